@@ -1,0 +1,88 @@
+"""Tenant-scoped reads of customers and tickets shared by pages, the API and telephony."""
+
+import re
+
+from django.db.models import Q, QuerySet
+
+from contactcenter.lib.phones import lookup_key
+from contactcenter.tenancy.models import Company
+from contactcenter.tenancy.scoping import company_ids_for, scoped
+from crm.models import ACTIVE_STATUSES, Customer, CustomerEmail, CustomerPhone, Ticket
+
+_PHONE_LIKE = re.compile(r"^[\d\s()+\-.]{5,}$")
+
+
+def customers_by_phone(company: Company, raw: str) -> list[Customer]:
+    """Every customer of the company with this number, typed in any format (indexed lookup)."""
+    e164 = lookup_key(raw, company.default_country)
+    if e164 is None:
+        return []
+    ids = CustomerPhone.objects.filter(company=company, e164=e164).values("customer_id")
+    return list(Customer.objects.filter(id__in=ids).order_by("display_name", "id"))
+
+
+def _phone_filter(company_ids: list[int], query: str) -> Q | None:
+    """Customers whose phone matches the query read in each company's own default country."""
+    if not _PHONE_LIKE.match(query):
+        return None
+    regions = dict(
+        Company.objects.filter(id__in=company_ids).values_list("id", "default_country")
+    )
+    by_key: dict[str, list[int]] = {}
+    for company_id, region in regions.items():
+        key = lookup_key(query, region)
+        if key:
+            by_key.setdefault(key, []).append(company_id)
+    if not by_key:
+        return None
+    condition = Q()
+    for key, ids in by_key.items():
+        condition |= Q(company_id__in=ids, e164=key)
+    return Q(id__in=CustomerPhone.objects.filter(condition).values("customer_id"))
+
+
+def customer_list(user, *, company: Company | None = None, query: str = "") -> QuerySet[Customer]:
+    """Customers the user may see, optionally of one company, matching a name, phone or e-mail."""
+    queryset = scoped(Customer.objects.all(), user)
+    if company is not None:
+        queryset = queryset.filter(company=company)
+    query = (query or "").strip()
+    if not query:
+        return queryset
+    company_ids = [company.pk] if company else company_ids_for(user)
+    if "@" in query:
+        emails = CustomerEmail.objects.filter(
+            company_id__in=company_ids, email=query.lower()
+        ).values("customer_id")
+        return queryset.filter(id__in=emails)
+    phone = _phone_filter(company_ids, query)
+    if phone is not None:
+        return queryset.filter(phone)
+    return queryset.filter(display_name__icontains=query)
+
+
+def ticket_list(user, *, company: Company | None = None) -> QuerySet[Ticket]:
+    queryset = scoped(Ticket.objects.all(), user).select_related(
+        "company", "customer", "assignee", "team", "category"
+    )
+    return queryset.filter(company=company) if company is not None else queryset
+
+
+def my_tickets(user) -> QuerySet[Ticket]:
+    return ticket_list(user).filter(assignee=user, status__in=ACTIVE_STATUSES).order_by(
+        "resolution_due", "created_at"
+    )
+
+
+def team_queue(user) -> QuerySet[Ticket]:
+    """Unassigned active tickets of the user's teams, soonest SLA due first."""
+    from contactcenter.tenancy.models import Membership
+
+    team_ids = Membership.objects.filter(
+        user=user, team__isnull=False, company_id__in=company_ids_for(user)
+    ).values("team_id")
+    return (
+        ticket_list(user)
+        .filter(team_id__in=team_ids, assignee__isnull=True, status__in=ACTIVE_STATUSES)
+        .order_by("resolution_due", "created_at")
+    )

@@ -1,0 +1,78 @@
+"""Shared fixtures: two client companies, a user of every role in the first, and an outsider
+who belongs only to the second and must see nothing of the first."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from contactcenter.tenancy.models import Company, Membership, Role, Team
+from crm.services.customers import customer_create
+from crm.services.tickets import ticket_create
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def company(db):
+    return Company.objects.create(
+        name="Bank", slug="bank", time_zone="Europe/Moscow", default_country="RU"
+    )
+
+
+@pytest.fixture
+def other_company(db):
+    return Company.objects.create(
+        name="Shop", slug="shop", time_zone="Europe/Rome", default_country="IT"
+    )
+
+
+@pytest.fixture
+def team(company):
+    return Team.objects.create(company=company, name="Cards")
+
+
+def make_user(username: str, company: Company, role: str, team: Team | None = None, **extra):
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD, **extra)
+    Membership.objects.create(user=user, company=company, role=role, team=team)
+    return user
+
+
+@pytest.fixture
+def agent(company, team):
+    return make_user("agent", company, Role.AGENT, team, first_name="Anna")
+
+
+@pytest.fixture
+def supervisor(company, team):
+    return make_user("supervisor", company, Role.SUPERVISOR, team)
+
+
+@pytest.fixture
+def client_manager(company):
+    return make_user("manager", company, Role.CLIENT_MANAGER)
+
+
+@pytest.fixture
+def admin_user(company):
+    return make_user("admin", company, Role.ADMIN, is_staff=True)
+
+
+@pytest.fixture
+def outsider(other_company):
+    """A supervisor of another client company: must get 404 for everything of `company`."""
+    return make_user("outsider", other_company, Role.SUPERVISOR)
+
+
+@pytest.fixture
+def customer(company):
+    return customer_create(
+        company=company,
+        first_name="Ivan",
+        last_name="Petrov",
+        phones=["8 (916) 123-45-67"],
+        emails=["ivan.petrov@example.com"],
+    )
+
+
+@pytest.fixture
+def ticket(company, customer, team):
+    return ticket_create(company=company, customer=customer, subject="Card blocked", team=team)
