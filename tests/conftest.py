@@ -11,6 +11,16 @@ from crm.services.tickets import ticket_create
 PASSWORD = "correct-horse-battery"
 
 
+@pytest.fixture(autouse=True)
+def _fast_and_unbundled(settings):
+    """Cheap password hashing, and static files without a collectstatic manifest."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def company(db):
     return Company.objects.create(

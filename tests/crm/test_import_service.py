@@ -1,0 +1,700 @@
+"""Customer import: reading files, guessing and checking mappings, applying rows all-or-nothing,
+re-imports without duplicates, and large files through the Celery task."""
+
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+
+from contactcenter.tenancy.models import Membership
+from crm import imports, tasks
+from crm.imports import (
+    ImportFileError,
+    customer_import_create,
+    customer_import_run,
+    customer_import_start,
+    mapping_clean,
+    mapping_guess,
+    table_read,
+)
+from crm.models import (
+    Customer,
+    CustomerEmail,
+    CustomerImport,
+    CustomerPhone,
+    CustomFieldDefinition,
+    Tag,
+)
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "imports"
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    # Runs before the user fixtures: a fast hasher keeps their setup from dominating the run.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def vip(company):
+    return Tag.objects.create(company=company, name="VIP")
+
+
+def upload(name: str, content: bytes | None = None) -> SimpleUploadedFile:
+    data = content if content is not None else (FIXTURES / name).read_bytes()
+    return SimpleUploadedFile(name, data)
+
+
+def run_import(company, user, name, content=None, mapping=None):
+    created = customer_import_create(company=company, upload=upload(name, content), user=user)
+    return customer_import_start(
+        customer_import=created, mapping=mapping or {}, merge_guess=True, language="en"
+    )
+
+
+def snapshot(company):
+    """Everything an import may write, to compare before and after."""
+    return {
+        "customers": sorted(
+            Customer.objects.for_tenant(company).values_list(
+                "id",
+                "kind",
+                "first_name",
+                "middle_name",
+                "last_name",
+                "organisation_name",
+                "external_id",
+                "city",
+                "country",
+                "marketing_consent",
+                "do_not_call",
+                "owner_id",
+                "updated_at",
+            )
+        ),
+        "custom": sorted(
+            (c.pk, sorted(c.custom_fields.items())) for c in Customer.objects.for_tenant(company)
+        ),
+        "phones": sorted(
+            CustomerPhone.objects.for_tenant(company).values_list(
+                "customer_id", "e164", "raw", "kind", "is_primary"
+            )
+        ),
+        "emails": sorted(
+            CustomerEmail.objects.for_tenant(company).values_list(
+                "customer_id", "email", "is_primary"
+            )
+        ),
+        "tags": sorted(
+            Customer.tags.through.objects.filter(customer__company=company).values_list(
+                "customer_id", "tag_id"
+            )
+        ),
+        "tag_names": sorted(Tag.objects.for_tenant(company).values_list("name", flat=True)),
+        "history": Customer.history.filter(company_id=company.pk).count(),
+    }
+
+
+# --- Reading --------------------------------------------------------------------------------------
+
+
+def test_csv_with_bom_and_semicolons_is_read_with_spreadsheet_row_numbers():
+    table = table_read((FIXTURES / "russian_bom_semicolon.csv").read_bytes(), "csv")
+
+    assert table.columns == [
+        "Код клиента",
+        "Фамилия",
+        "Имя",
+        "Отчество",
+        "Телефон",
+        "Рабочий телефон",
+        "Эл. почта",
+        "Город",
+        "Согласие на рассылку",
+    ]
+    assert [number for number, _cells in table.rows] == [2, 3, 4]
+    assert table.rows[0][1] == [
+        "R-1",
+        "Петров",
+        "Пётр",
+        "Петрович",
+        "8 (916) 123-45-67",
+        "+7 495 123-45-67",
+        "petrov@example.ru",
+        "Москва",
+        "да",
+    ]
+
+
+def test_comma_csv_keeps_a_quoted_cell_with_commas_whole():
+    table = table_read((FIXTURES / "good_and_bad.csv").read_bytes(), "csv")
+
+    assert table.columns == ["First name", "Last name", "Phone", "E-mail", "Tags"]
+    assert dict(table.rows)[7] == [
+        "Fedor",
+        "Kuznetsov",
+        "+7 916 555-66-77",
+        "fedor@example.com",
+        "vip, gold",
+    ]
+
+
+def test_xlsx_rows_keep_their_numbers_across_a_blank_row_and_numeric_cells_become_text():
+    table = table_read((FIXTURES / "italian.xlsx").read_bytes(), "xlsx")
+
+    assert table.columns[:4] == ["Cognome", "Nome", "Telefono", "Cellulare"]
+    assert [number for number, _cells in table.rows] == [2, 3, 5, 6]
+    assert dict(table.rows)[3] == [
+        "Bianchi",
+        "Giulia",
+        "",
+        "3477654321",
+        "giulia@example.it",
+        "Milano",
+        "C-002",
+        "false",
+    ]
+
+
+def test_csv_not_in_utf8_is_refused_naming_the_encoding():
+    with pytest.raises(ImportFileError, match="not UTF-8"):
+        table_read("Фамилия,Телефон\nПетров,+79161234567\n".encode("cp1251"), "csv")  # noqa: RUF001
+
+
+def test_damaged_xlsx_is_refused():
+    with pytest.raises(ImportFileError, match="not a readable Excel"):
+        table_read(b"PK\x03\x04 not really a workbook", "xlsx")
+
+
+def test_duplicate_and_empty_headers_get_distinct_names():
+    table = table_read(b"Phone,Phone,,Last name\n1,2,3,Petrov\n", "csv")
+
+    assert table.columns == ["Phone", "Phone (2)", "Column 3", "Last name"]
+
+
+def test_old_excel_files_are_refused_on_upload(company, supervisor):
+    with pytest.raises(ValidationError) as caught:
+        customer_import_create(
+            company=company, upload=upload("clients.xls", b"\xd0\xcf\x11\xe0"), user=supervisor
+        )
+
+    assert caught.value.message_dict == {
+        "file": ["Only .csv and .xlsx files can be imported; clients.xls is not one."]
+    }
+    assert CustomerImport.objects.count() == 0
+
+
+def test_file_over_the_size_limit_is_refused(company, supervisor, settings):
+    settings.IMPORT_MAX_UPLOAD_MB = 1
+
+    with pytest.raises(ValidationError) as caught:
+        customer_import_create(
+            company=company,
+            upload=upload("big.csv", b"Last name\n" + b"Petrov\n" * 200_000),
+            user=supervisor,
+        )
+
+    assert caught.value.message_dict == {"file": ["The file is larger than 1 MB."]}
+
+
+# --- Mapping ------------------------------------------------------------------------------------
+
+
+def test_russian_headers_are_guessed():
+    columns = [
+        "Фамилия",
+        "Имя",
+        "Отчество",
+        "Телефон",
+        "Мобильный телефон",
+        "Рабочий телефон",
+        "E-mail",
+        "Эл. почта",
+        "Город",
+        "Теги",
+        "Код клиента",
+        "Примечание",
+    ]
+
+    assert mapping_guess(columns, {}) == {
+        "Фамилия": "last_name",
+        "Имя": "first_name",
+        "Отчество": "middle_name",
+        "Телефон": "phone",
+        "Мобильный телефон": "phone",
+        "Рабочий телефон": "phone_work",
+        "E-mail": "email",
+        "Эл. почта": "email",
+        "Город": "city",
+        "Теги": "tags",
+        "Код клиента": "external_id",
+        "Примечание": "",
+    }
+
+
+def test_italian_headers_are_guessed():
+    columns = [
+        "Cognome",
+        "Nome",
+        "Telefono",
+        "Cellulare",
+        "Posta elettronica",
+        "Città",
+        "CAP",
+        "Ragione sociale",
+        "Codice cliente",
+        "Consenso marketing",
+        "Note",
+    ]
+
+    assert mapping_guess(columns, {}) == {
+        "Cognome": "last_name",
+        "Nome": "first_name",
+        "Telefono": "phone",
+        "Cellulare": "phone",
+        "Posta elettronica": "email",
+        "Città": "city",
+        "CAP": "postal_code",
+        "Ragione sociale": "organisation_name",
+        "Codice cliente": "external_id",
+        "Consenso marketing": "marketing_consent",
+        "Note": "",
+    }
+
+
+def test_english_headers_custom_fields_and_a_repeated_single_field_are_guessed(company):
+    limit = CustomFieldDefinition.objects.create(
+        company=company, key="credit_limit", label="Credit limit", field_type="number"
+    )
+    columns = ["Phone", "Phone (2)", "E-mail", "Surname", "Last name", "Credit limit", "Created"]
+
+    assert mapping_guess(columns, {limit.key: limit}) == {
+        "Phone": "phone",
+        "Phone (2)": "phone",
+        "E-mail": "email",
+        "Surname": "last_name",
+        "Last name": "",
+        "Credit limit": "custom:credit_limit",
+        "Created": "",
+    }
+
+
+def test_a_mapping_naming_an_unknown_column_is_a_bad_mapping():
+    with pytest.raises(ValidationError) as caught:
+        mapping_clean(["Last name", "Phone"], {"Last name": "last_name", "Mobile": "phone"}, {})
+
+    assert caught.value.messages == [
+        "Mobile is not a column of the file (its columns: Last name, Phone)."
+    ]
+
+
+def test_a_mapping_to_an_unknown_field_or_one_field_twice_or_no_name_is_bad():
+    with pytest.raises(ValidationError) as caught:
+        mapping_clean(["A", "B", "C"], {"A": "city", "B": "city", "C": "shoe_size"}, {})
+
+    assert caught.value.messages == [
+        "Columns A and B are both mapped to City.",
+        "Column C: shoe_size is not a customer field.",
+    ]
+    with pytest.raises(ValidationError) as caught:
+        mapping_clean(["A"], {"A": "phone"}, {})
+    assert caught.value.messages == [
+        "Map at least one name column (first name, last name or organisation name)."
+    ]
+
+
+# --- Applying -------------------------------------------------------------------------------------
+
+
+def test_good_and_bad_file_creates_exactly_the_good_rows_and_lists_the_bad_ones(
+    company, supervisor, vip
+):
+    done = run_import(company, supervisor, "good_and_bad.csv")
+
+    assert done.state == CustomerImport.State.DONE
+    assert (done.total_rows, done.processed_rows) == (8, 8)
+    assert (done.created_count, done.updated_count, done.unchanged_count) == (4, 0, 0)
+    assert done.error_count == 4
+    assert [(e["row"], e["problems"]) for e in done.errors] == [
+        (3, [{"column": "Phone", "field": "phone", "message": "12: too short"}]),
+        (5, [{"column": "", "field": "name", "message": "A name is required"}]),
+        (
+            6,
+            [
+                {
+                    "column": "E-mail",
+                    "field": "email",
+                    "message": "egor@@example is not a valid e-mail address",
+                }
+            ],
+        ),
+        (
+            7,
+            [{"column": "Tags", "field": "tags", "message": "gold is not a tag of this company"}],
+        ),
+    ]
+    assert done.errors[0]["values"] == ["Boris", "Sidorov", "12", "boris@example.com", ""]
+    assert sorted(Customer.objects.for_tenant(company).values_list("display_name", flat=True)) == [
+        "Anna Ivanova",
+        "Clara Smirnova",
+        "Galina Orlova",
+        "Ilya Morozov",
+    ]
+    galina = Customer.objects.get(company=company, display_name="Galina Orlova")
+    assert list(galina.phones.values_list("e164", "is_primary")) == [
+        ("+79166667788", True),
+        ("+79167778899", False),
+    ]
+    anna = Customer.objects.get(company=company, display_name="Anna Ivanova")
+    assert list(anna.tags.values_list("name", flat=True)) == ["VIP"]
+    assert list(anna.emails.values_list("email", flat=True)) == ["anna@example.com"]
+
+
+def test_importing_the_same_file_twice_creates_nobody_and_changes_nothing(company, supervisor, vip):
+    run_import(company, supervisor, "good_and_bad.csv")
+    before = snapshot(company)
+
+    second = run_import(company, supervisor, "good_and_bad.csv")
+
+    assert (second.created_count, second.updated_count, second.unchanged_count) == (0, 0, 4)
+    assert second.error_count == 4
+    assert snapshot(company) == before
+
+
+def test_russian_file_with_bom_and_semicolons_maps_and_imports(company, supervisor):
+    done = run_import(company, supervisor, "russian_bom_semicolon.csv")
+
+    assert (done.created_count, done.error_count) == (2, 1)
+    assert done.errors[0]["row"] == 4
+    assert done.errors[0]["problems"] == [
+        {
+            "column": "Эл. почта",
+            "field": "email",
+            "message": "ivanov@example is not a valid e-mail address",
+        }
+    ]
+    petrov = Customer.objects.get(company=company, external_id="R-1")
+    assert petrov.display_name == "Пётр Петрович Петров"
+    assert (petrov.city, petrov.marketing_consent) == ("Москва", True)
+    assert list(petrov.phones.values_list("e164", "kind", "is_primary")) == [
+        ("+79161234567", "mobile", True),
+        ("+74951234567", "work", False),
+    ]
+    sidorova = Customer.objects.get(company=company, external_id="R-2")
+    assert sidorova.marketing_consent is False
+
+
+def test_italian_xlsx_imports_into_an_italian_company(other_company, outsider):
+    done = run_import(other_company, outsider, "italian.xlsx")
+
+    assert (done.total_rows, done.created_count, done.error_count) == (4, 3, 1)
+    assert done.errors[0]["row"] == 5
+    assert done.errors[0]["problems"] == [
+        {"column": "Telefono", "field": "phone", "message": "12: too short"}
+    ]
+    rossi = Customer.objects.get(company=other_company, external_id="C-001")
+    assert list(rossi.phones.values_list("e164", flat=True)) == ["+390612345678", "+393331234567"]
+    assert (rossi.display_name, rossi.city, rossi.marketing_consent) == (
+        "Mario Rossi",
+        "Roma",
+        True,
+    )
+    bianchi = Customer.objects.get(company=other_company, external_id="C-002")
+    assert list(bianchi.phones.values_list("e164", flat=True)) == ["+393477654321"]
+    assert bianchi.marketing_consent is False
+    assert Customer.objects.get(company=other_company, external_id="C-004").display_name == "Neri"
+
+
+def test_a_changed_row_updates_the_matched_customer_and_adds_what_is_new(
+    company, supervisor, customer
+):
+    # The conftest customer: Ivan Petrov, 8 (916) 123-45-67, ivan.petrov@example.com.
+    content = (
+        b"First name,Last name,Phone,E-mail,City\n"
+        b"Ivan,Petrov,+7 916 123 45 67,ivan.p@example.org,Tver\n"
+    )
+
+    done = run_import(company, supervisor, "update.csv", content)
+
+    assert (done.created_count, done.updated_count, done.unchanged_count) == (0, 1, 0)
+    customer.refresh_from_db()
+    assert customer.city == "Tver"
+    assert list(customer.emails.values_list("email", "is_primary")) == [
+        ("ivan.petrov@example.com", True),
+        ("ivan.p@example.org", False),
+    ]
+    # The number the customer had keeps its spelling as typed.
+    assert list(customer.phones.values_list("raw", "e164")) == [
+        ("8 (916) 123-45-67", "+79161234567")
+    ]
+
+
+def test_same_phone_with_another_name_is_another_customer(company, supervisor, customer):
+    content = b"First name,Last name,Phone\nMaria,Petrova,+79161234567\n"
+
+    done = run_import(company, supervisor, "family.csv", content)
+
+    assert (done.created_count, done.updated_count) == (1, 0)
+    assert Customer.objects.for_tenant(company).count() == 2
+
+
+def test_external_id_matches_even_when_the_name_changed(company, supervisor, customer):
+    customer.external_id = "A-17"
+    customer.save()
+    content = b"External id,First name,Last name\nA-17,Ivan,Petrov-Vodkin\n"
+
+    done = run_import(company, supervisor, "renamed.csv", content)
+
+    assert (done.created_count, done.updated_count) == (0, 1)
+    customer.refresh_from_db()
+    assert customer.display_name == "Ivan Petrov-Vodkin"
+
+
+def test_a_new_external_id_is_given_to_the_customer_found_by_phone_and_name(
+    company, supervisor, customer
+):
+    content = b"External id,First name,Last name,Phone\nB-9,Ivan,Petrov,+79161234567\n"
+
+    done = run_import(company, supervisor, "ids.csv", content)
+
+    assert (done.created_count, done.updated_count) == (0, 1)
+    customer.refresh_from_db()
+    assert customer.external_id == "B-9"
+
+
+def test_a_customer_with_another_external_id_is_not_taken_by_phone_and_name(
+    company, supervisor, customer
+):
+    customer.external_id = "B-1"
+    customer.save()
+    content = b"External id,First name,Last name,Phone\nB-2,Ivan,Petrov,+79161234567\n"
+
+    done = run_import(company, supervisor, "ids.csv", content)
+
+    assert (done.created_count, done.updated_count) == (1, 0)
+    assert sorted(Customer.objects.values_list("external_id", flat=True)) == ["B-1", "B-2"]
+
+
+def test_a_repeated_row_in_one_file_is_created_once(company, supervisor):
+    content = b"Last name,Phone\nOrlov,+79161110000\nOrlov,+79161110000\n"
+
+    done = run_import(company, supervisor, "twice.csv", content)
+
+    assert (done.created_count, done.unchanged_count) == (1, 1)
+
+
+def test_bad_custom_value_unknown_owner_and_bad_flag_are_reported_by_row(
+    company, supervisor, agent
+):
+    CustomFieldDefinition.objects.create(
+        company=company, key="credit_limit", label="Credit limit", field_type="number"
+    )
+    content = (
+        b"Last name,Phone,Credit limit,Owner,Do not call\n"
+        b"Orlov,+79161110000,12.50,agent,no\n"
+        b"Popov,+79161110001,lots,agent,\n"
+        b"Sokolov,+79161110002,,nobody,\n"
+        b"Lebedev,+79161110003,,,maybe\n"
+    )
+
+    done = run_import(company, supervisor, "custom.csv", content)
+
+    assert done.created_count == 1
+    assert [(e["row"], e["problems"]) for e in done.errors] == [
+        (
+            3,
+            [
+                {
+                    "column": "",
+                    "field": "custom_fields",
+                    "message": "Credit limit: lots is not a valid number",
+                }
+            ],
+        ),
+        (
+            4,
+            [
+                {
+                    "column": "Owner",
+                    "field": "owner",
+                    "message": "nobody is not a user of this client company",
+                }
+            ],
+        ),
+        (
+            5,
+            [
+                {
+                    "column": "Do not call",
+                    "field": "do_not_call",
+                    "message": "maybe is not yes or no",
+                }
+            ],
+        ),
+    ]
+    orlov = Customer.objects.get(company=company, display_name="Orlov")
+    assert (orlov.custom_fields, orlov.owner, orlov.do_not_call) == (
+        {"credit_limit": "12.50"},
+        agent,
+        False,
+    )
+
+
+def test_a_row_nobody_could_find_again_is_refused(company, supervisor):
+    done = run_import(company, supervisor, "names.csv", b"Last name,City\nOrlov,Tver\n")
+
+    assert done.created_count == 0
+    assert done.errors[0]["row"] == 2
+    assert done.errors[0]["problems"][0]["message"] == (
+        "The row has no external id, phone or e-mail, so a later import could not find this "
+        "customer again."
+    )
+
+
+def test_a_crash_mid_apply_writes_no_customer(company, supervisor, vip, monkeypatch):
+    real_create = imports.customer_create
+    calls = []
+
+    def failing_create(**kwargs):
+        calls.append(kwargs["last_name"])
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(imports, "customer_create", failing_create)
+
+    done = run_import(company, supervisor, "good_and_bad.csv")
+
+    assert calls == ["Ivanova", "Smirnova", "Orlova"]
+    assert done.state == CustomerImport.State.FAILED
+    assert done.message == (
+        "The import stopped on an unexpected error; no customer was written. (RuntimeError)"
+    )
+    assert (done.created_count, done.processed_rows) == (0, 0)
+    assert Customer.objects.count() == 0
+    assert CustomerPhone.objects.count() == 0
+    assert Customer.history.count() == 0
+
+
+def test_a_large_file_runs_as_a_task_reporting_progress_in_batches(
+    company, supervisor, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.IMPORT_SYNC_MAX_ROWS = 3
+    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    reported = []
+    real_report = imports._report_progress
+    monkeypatch.setattr(
+        imports,
+        "_report_progress",
+        lambda progress, processed: (reported.append(processed), real_report(progress, processed)),
+    )
+    task_runs = []
+    real_run = tasks.customer_import_run
+    monkeypatch.setattr(
+        tasks,
+        "customer_import_run",
+        lambda **kwargs: (task_runs.append(kwargs), real_run(**kwargs))[1],
+    )
+    content = "Last name,Phone\n" + "".join(f"Client{n},+7916555000{n}\n" for n in range(7))
+    created = customer_import_create(
+        company=company, upload=upload("big.csv", content.encode()), user=supervisor
+    )
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        started = customer_import_start(customer_import=created, mapping={}, merge_guess=True)
+        assert started.state == CustomerImport.State.PENDING
+
+    assert len(callbacks) == 1
+    assert task_runs == [{"import_id": created.pk, "language": "en"}]
+    assert reported == [2, 4, 6, 7]
+    created.refresh_from_db()
+    assert created.state == CustomerImport.State.DONE
+    assert (created.total_rows, created.processed_rows, created.created_count) == (7, 7, 7)
+    assert created.progress_percent == 100
+    assert created.finished_at is not None
+
+
+def test_a_redelivered_task_for_a_finished_import_does_nothing(company, supervisor, vip):
+    done = run_import(company, supervisor, "good_and_bad.csv")
+    before = snapshot(company)
+    row_before = CustomerImport.objects.filter(pk=done.pk).values().get()
+
+    assert tasks.import_customers(done.pk, "en") == CustomerImport.State.DONE
+
+    assert snapshot(company) == before
+    assert CustomerImport.objects.filter(pk=done.pk).values().get() == row_before
+
+
+def test_an_import_cannot_be_started_twice(company, supervisor):
+    done = run_import(company, supervisor, "good_and_bad.csv")
+
+    with pytest.raises(ValidationError, match="already been started"):
+        customer_import_start(customer_import=done, mapping={}, merge_guess=True)
+
+
+def test_a_former_member_stays_owner_on_reimport(company, supervisor, agent, customer):
+    customer.owner = agent
+    customer.save()
+    Membership.objects.filter(user=agent).delete()
+    content = b"First name,Last name,Phone,Owner\nIvan,Petrov,+79161234567,agent\n"
+
+    done = run_import(company, supervisor, "owner.csv", content)
+
+    assert (done.unchanged_count, done.error_count) == (1, 0)
+
+
+def test_run_of_an_unmapped_import_does_nothing(company, supervisor):
+    created = customer_import_create(
+        company=company, upload=upload("good_and_bad.csv"), user=supervisor
+    )
+
+    assert customer_import_run(import_id=created.pk).state == CustomerImport.State.PENDING
+    assert Customer.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_poller_sees_progress_while_the_rows_go_in(company, supervisor, monkeypatch):
+    """The rows go in inside one transaction; progress must be visible outside it."""
+    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    content = "Last name,Phone\n" + "".join(f"Client{n},+7916555000{n}\n" for n in range(5))
+    created = customer_import_create(
+        company=company, upload=upload("big.csv", content.encode()), user=supervisor
+    )
+    created.mapping = [
+        {"column": "Last name", "field": "last_name"},
+        {"column": "Phone", "field": "phone"},
+    ]
+    created.save()
+    seen = []
+    real_report = imports._report_progress
+
+    def report_and_look(progress, processed):
+        real_report(progress, processed)
+        poller = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            with poller.cursor() as cursor:
+                cursor.execute(
+                    "SELECT state, processed_rows FROM crm_customerimport WHERE id = %s",
+                    [created.pk],
+                )
+                seen.append(cursor.fetchone())
+                cursor.execute("SELECT count(*) FROM crm_customer")
+                seen.append(cursor.fetchone())
+        finally:
+            poller.close()
+
+    if connection.vendor == "postgresql":
+        monkeypatch.setattr(imports, "_report_progress", report_and_look)
+
+    done = customer_import_run(import_id=created.pk, language="en")
+
+    assert (done.state, done.processed_rows, done.created_count) == ("done", 5, 5)
+    if connection.vendor == "postgresql":
+        # Progress committed batch by batch; the customers only at the end, all together.
+        assert seen == [("running", 2), (0,), ("running", 4), (0,), ("running", 5), (0,)]
+    else:
+        # SQLite has a single writer: there the progress appears with the result.
+        assert imports._ProgressChannel(created.pk).side is None
