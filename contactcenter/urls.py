@@ -10,5 +10,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("contactcenter.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("contactcenter.tenancy.urls")),
     path("", include("crm.urls")),
 ]
