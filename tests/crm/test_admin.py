@@ -20,15 +20,6 @@ from crm.services.tickets import ticket_create
 from tests.conftest import make_user
 
 
-@pytest.fixture(autouse=True)
-def _static_without_manifest(settings):
-    # Production's manifest storage needs collectstatic; pages under test only need URLs.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def superuser(db):
     return get_user_model().objects.create_superuser("root", "root@example.com", "pw-root-123")

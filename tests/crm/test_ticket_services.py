@@ -209,9 +209,7 @@ def test_the_periodic_job_marks_breaches_once(company, customer, agent):
     SLAPolicy.objects.create(
         company=company, priority="normal", first_response_minutes=30, resolution_minutes=60
     )
-    ticket_create(
-        company=company, customer=customer, subject="late", created_at=MONDAY_10_MSK
-    )
+    ticket_create(company=company, customer=customer, subject="late", created_at=MONDAY_10_MSK)
     answered = ticket_create(
         company=company, customer=customer, subject="answered", created_at=MONDAY_10_MSK
     )

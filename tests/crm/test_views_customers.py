@@ -17,15 +17,6 @@ from crm.services.tickets import ticket_comment_add, ticket_create, ticket_escal
 from tests.conftest import make_user
 
 
-@pytest.fixture(autouse=True)
-def _static_without_manifest(settings):
-    # Production's manifest storage needs collectstatic; pages under test only need URLs.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def shop_customer(other_company):
     return customer_create(

@@ -1,15 +1,4 @@
-import pytest
-
 from tests.conftest import PASSWORD
-
-
-@pytest.fixture(autouse=True)
-def _static_without_manifest(settings):
-    # Production's manifest storage needs collectstatic; pages under test only need URLs.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
 
 
 def test_login_page_renders_in_the_back_office_frame(client):

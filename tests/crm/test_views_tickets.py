@@ -22,15 +22,6 @@ from crm.services.tickets import ticket_create, ticket_transition
 from tests.conftest import make_user
 
 
-@pytest.fixture(autouse=True)
-def _static_without_manifest(settings):
-    # Production's manifest storage needs collectstatic; pages under test only need URLs.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def second_line(company):
     return Team.objects.create(company=company, name="Second line")

@@ -13,15 +13,6 @@ from crm.services.tickets import ticket_create
 URL = "/work/"
 
 
-@pytest.fixture(autouse=True)
-def _static_without_manifest(settings):
-    # Production's manifest storage needs collectstatic; pages under test only need URLs.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def sla(company):
     return SLAPolicy.objects.create(

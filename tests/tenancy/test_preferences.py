@@ -2,21 +2,11 @@
 
 from datetime import UTC, datetime
 
-import pytest
 from django.urls import reverse
 
 from contactcenter.tenancy.models import UserPreference
 from crm.models import Priority, SLAPolicy
 from crm.services.tickets import ticket_create
-
-
-@pytest.fixture(autouse=True)
-def _static_without_manifest(settings):
-    # Production's manifest storage needs collectstatic; pages under test only need URLs.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
 
 
 def test_preferences_url():
