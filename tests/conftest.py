@@ -21,6 +21,15 @@ def _fast_and_unbundled(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Throttle counters and cached values must not leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def company(db):
     return Company.objects.create(

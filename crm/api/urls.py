@@ -1,6 +1,7 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import SimpleRouter
+from rest_framework.throttling import ScopedRateThrottle
 
 from contactcenter.tenancy.api import CompanyViewSet
 from crm.api import views
@@ -12,8 +13,16 @@ router.register("companies", CompanyViewSet, basename="company")
 router.register("customers", views.CustomerViewSet, basename="customer")
 router.register("tickets", views.TicketViewSet, basename="ticket")
 
+
+class TokenView(ObtainAuthToken):
+    """Username and password for a token; throttled per client address against guessing."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="token"),
+    path("auth/token/", TokenView.as_view(), name="token"),
     path(
         "customers/<int:customer_id>/tickets/",
         views.CustomerTicketViewSet.as_view({"get": "list"}),

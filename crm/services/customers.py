@@ -193,6 +193,22 @@ def _check_fields(company: Company, fields: Mapping) -> None:
         raise ValidationError(errors)
 
 
+def _check_external_id(company: Company, external_id: str, exclude_pk: int | None = None) -> None:
+    # The database constraint is the last word under a race; this gives the reason in words.
+    if not external_id:
+        return
+    taken = Customer.objects.for_tenant(company).filter(external_id=external_id)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        raise ValidationError(
+            {
+                "external_id": _("Another customer already has the external id %(id)s.")
+                % {"id": external_id}
+            }
+        )
+
+
 def _check_owner(company: Company, owner) -> None:
     if owner is not None and not Membership.objects.filter(company=company, user=owner).exists():
         raise ValidationError({"owner": _("The owner is not a member of this client company.")})
@@ -261,6 +277,7 @@ def customer_create(
     **fields,
 ) -> Customer:
     _check_fields(company, fields)
+    _check_external_id(company, fields.get("external_id", ""))
     _check_owner(company, owner)
     clean_phones = phones_normalize(company, phones)
     clean_emails = emails_normalize(emails)
@@ -293,6 +310,7 @@ def customer_update(
     company = customer.company
     merged = {f: getattr(customer, f) for f in CUSTOMER_FIELDS} | fields
     _check_fields(company, merged)
+    _check_external_id(company, merged["external_id"], exclude_pk=customer.pk)
     if owner is not _UNSET:
         _check_owner(company, owner)
     clean_phones = phones_normalize(company, phones) if phones is not None else None

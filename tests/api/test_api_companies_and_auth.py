@@ -137,3 +137,14 @@ def test_token_client_sees_times_in_its_zone_and_messages_in_its_language(agent,
 
     assert detail.json()["resolution_due"] == "2026-03-02T18:30:00+09:00"
     assert refused.json()["company"] == ["Обязательное поле."]
+
+
+def test_token_endpoint_throttles_password_guessing(client, agent):
+    url = "/api/auth/token/"
+    statuses = [
+        client.post(url, {"username": "agent", "password": "wrong"}).status_code for _ in range(10)
+    ]
+    assert statuses == [400] * 10
+    blocked = client.post(url, {"username": "agent", "password": PASSWORD})
+    assert blocked.status_code == 429
+    assert "Retry-After" in blocked.headers

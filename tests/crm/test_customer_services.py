@@ -142,3 +142,17 @@ def test_an_empty_note_is_refused(customer, agent):
         customer_note_add(customer=customer, author=agent, body="  ")
     note = customer_note_add(customer=customer, author=agent, body="Prefers e-mail")
     assert list(customer.notes.all()) == [note]
+
+
+def test_an_external_id_is_unique_within_a_company(company, other_company, customer):
+    customer_update(customer=customer, external_id="C-1")
+    with pytest.raises(ValidationError) as error:
+        customer_create(company=company, last_name="B", external_id="C-1")
+    assert error.value.message_dict == {
+        "external_id": ["Another customer already has the external id C-1."]
+    }
+    elsewhere = customer_create(company=other_company, last_name="B", external_id="C-1")
+    assert elsewhere.external_id == "C-1"
+    customer_update(customer=customer, external_id="C-1", city="Tver")
+    customer.refresh_from_db()
+    assert customer.city == "Tver"
