@@ -1,29 +1,27 @@
 """Query-string filters of the customer and ticket lists.
 
 They narrow querysets that are already scoped to the user's companies; a company slug the user
-cannot see is refused like one that does not exist.
+cannot see answers 404, exactly like one that does not exist (as the pages do).
 """
 
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
-from contactcenter.tenancy.scoping import companies_for
+from contactcenter.tenancy.scoping import company_from_param
 from crm.models import Customer, Priority, Status, Ticket, Tier
 from crm.selectors import customer_list
 
 
-def _my_companies(request):
-    return companies_for(request.user if request is not None else None)
-
-
-class CompanyFilter(filters.ModelChoiceFilter):
+class CompanyFilter(filters.CharFilter):
     def __init__(self, **kwargs):
-        super().__init__(
-            queryset=_my_companies,
-            to_field_name="slug",
-            label=_("Client company (slug)"),
-            **kwargs,
-        )
+        super().__init__(method=self.filter_company, label=_("Client company (slug)"), **kwargs)
+
+    def filter_company(self, queryset, name, value):
+        return queryset.filter(company=company_from_param(self.parent.request.user, value))
+
+
+def _company(filterset):
+    return company_from_param(filterset.request.user, filterset.form.cleaned_data.get("company"))
 
 
 class CustomerFilter(filters.FilterSet):
@@ -46,9 +44,7 @@ class CustomerFilter(filters.FilterSet):
 
     def filter_search(self, queryset, name, value):
         # The selector owns the search rules (phones read in each company's own country).
-        matches = customer_list(
-            self.request.user, company=self.form.cleaned_data.get("company"), query=value
-        )
+        matches = customer_list(self.request.user, company=_company(self), query=value)
         return queryset & matches
 
 

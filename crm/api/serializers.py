@@ -55,6 +55,8 @@ class CompanySlugField(serializers.SlugRelatedField):
         kwargs.setdefault("queryset", Company.objects.all())
         kwargs.setdefault("help_text", _("Slug of one of your client companies."))
         super().__init__(slug_field="slug", **kwargs)
+        # The same words for a company of others and a missing one: the slug is not echoed.
+        self.error_messages["does_not_exist"] = _("None of your client companies has this slug.")
 
     def get_queryset(self):
         return companies_for(_user(self))
@@ -62,6 +64,11 @@ class CompanySlugField(serializers.SlugRelatedField):
 
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """An id among the rows of the user's companies; another company's id reads as missing."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # The same words for another company's id and a missing one: the id is not echoed.
+        self.error_messages["does_not_exist"] = _("No such object in your client companies.")
 
     def get_queryset(self):
         return scoped(super().get_queryset(), _user(self))
@@ -73,6 +80,7 @@ class MemberField(serializers.PrimaryKeyRelatedField):
     def __init__(self, **kwargs):
         kwargs.setdefault("queryset", get_user_model().objects.all())
         super().__init__(**kwargs)
+        self.error_messages["does_not_exist"] = _("No such user in your client companies.")
 
     def get_queryset(self):
         ids = company_ids_for(_user(self))

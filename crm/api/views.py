@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from contactcenter.lib.phones import lookup_key
 from contactcenter.tenancy.middleware import user_zone
-from contactcenter.tenancy.scoping import get_scoped_or_404, scoped
+from contactcenter.tenancy.scoping import company_from_param, get_scoped_or_404, scoped
 from crm.api.filters import CustomerFilter, TicketFilter
 from crm.api.permissions import CompanyWriteRole
 from crm.api.serializers import (
@@ -99,6 +99,8 @@ class CustomerViewSet(
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
     def lookup(self, request):
         """Every customer of the company with this number, typed in any format (caller lookup)."""
+        # Like the list filters: a company of others answers 404, exactly like a missing one.
+        company_from_param(request.user, request.query_params.get("company"))
         query = CustomerLookupQuerySerializer(
             data=request.query_params, context=self.get_serializer_context()
         )

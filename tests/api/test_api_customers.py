@@ -197,11 +197,8 @@ def test_company_filter_refuses_a_company_that_is_not_mine(agent, customers):
     foreign = api(agent).get("/api/customers/", {"company": "shop"})
     missing = api(agent).get("/api/customers/", {"company": "nope"})
 
-    assert foreign.status_code == missing.status_code == 400
-    assert foreign.json() == {
-        "company": ["Select a valid choice. That choice is not one of the available choices."]
-    }
-    assert missing.json() == foreign.json()
+    assert foreign.status_code == missing.status_code == 404
+    assert missing.json() == foreign.json() == {"detail": "No Company matches the given query."}
 
 
 def test_customer_list_is_paginated_by_fifty(agent, company, customer):
@@ -261,8 +258,8 @@ def test_lookup_needs_a_phone_and_one_of_my_companies(agent, customers):
         "phone": ["This field is required."],
         "company": ["This field is required."],
     }
-    assert foreign.status_code == 400
-    assert foreign.json() == {"company": ["Object with slug=shop does not exist."]}
+    assert foreign.status_code == 404
+    assert foreign.json() == {"detail": "No Company matches the given query."}
 
 
 # --- Creating ---------------------------------------------------------------------------------
@@ -365,7 +362,7 @@ def test_create_with_custom_fields(agent, company):
         ),
         (
             {"last_name": "Orlov", "owner": 999999},
-            {"owner": ['Invalid pk "999999" - object does not exist.']},
+            {"owner": ["No such user in your client companies."]},
         ),
     ],
 )
@@ -393,9 +390,9 @@ def test_create_in_a_company_that_is_not_mine_is_refused_as_missing(agent, other
         "/api/customers/", {"company": "nope", "last_name": "Orlov"}, format="json"
     )
 
-    assert foreign.status_code == 400
-    assert foreign.json() == {"company": ["Object with slug=shop does not exist."]}
-    assert missing.json() == {"company": ["Object with slug=nope does not exist."]}
+    assert foreign.status_code == missing.status_code == 400
+    assert foreign.json() == {"company": ["None of your client companies has this slug."]}
+    assert missing.json() == foreign.json()
     assert Customer.objects.count() == 0
 
 

@@ -176,7 +176,7 @@ def test_outsider_lists_nothing_of_the_bank(outsider, bank_data, other_company):
     assert [c["slug"] for c in companies["results"]] == ["shop"]
     assert client.get("/api/customers/", {"q": "8 (916) 123-45-67"}).json()["count"] == 0
     assert client.get("/api/customers/", {"q": "ivan.petrov@example.com"}).json()["count"] == 0
-    assert client.get("/api/customers/", {"company": "bank"}).status_code == 400
+    assert client.get("/api/customers/", {"company": "bank"}).status_code == 404
 
 
 def test_outsider_cannot_look_up_the_banks_callers(outsider, bank_data):
@@ -184,8 +184,8 @@ def test_outsider_cannot_look_up_the_banks_callers(outsider, bank_data):
         "/api/customers/lookup/", {"phone": "8 (916) 123-45-67", "company": "bank"}
     )
 
-    assert response.status_code == 400
-    assert response.json() == {"company": ["Object with slug=bank does not exist."]}
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No Company matches the given query."}
 
 
 def test_outsider_cannot_create_in_the_bank_nor_point_at_its_objects(
@@ -221,12 +221,8 @@ def test_outsider_cannot_create_in_the_bank_nor_point_at_its_objects(
     )
 
     assert in_bank.status_code == 400
-    assert in_bank.json() == {"company": ["Object with slug=bank does not exist."]}
-    assert banks_customer.json() == {
-        "customer": [f'Invalid pk "{customer.pk}" - object does not exist.']
-    }
-    assert banks_team.json() == {
-        "team": [f'Invalid pk "{ticket.team_id}" - object does not exist.']
-    }
-    assert banks_agent.json() == {"assignee": [f'Invalid pk "{agent.pk}" - object does not exist.']}
+    assert in_bank.json() == {"company": ["None of your client companies has this slug."]}
+    assert banks_customer.json() == {"customer": ["No such object in your client companies."]}
+    assert banks_team.json() == {"team": ["No such object in your client companies."]}
+    assert banks_agent.json() == {"assignee": ["No such user in your client companies."]}
     assert snapshot(customer, ticket) == before

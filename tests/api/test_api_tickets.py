@@ -209,8 +209,8 @@ def test_customer_of_a_company_i_cannot_see_does_not_exist(agent, other_company)
     )
 
     assert response.status_code == missing.status_code == 400
-    assert response.json() == {"customer": [f'Invalid pk "{foreign.pk}" - object does not exist.']}
-    assert missing.json() == {"customer": ['Invalid pk "999999" - object does not exist.']}
+    assert response.json() == {"customer": ["No such object in your client companies."]}
+    assert missing.json() == {"customer": ["No such object in your client companies."]}
     assert Ticket.objects.count() == 0
 
 
@@ -444,7 +444,7 @@ def test_escalate_defaults_to_the_next_tier(agent, ticket):
         ),
         (
             {"reason": "Why not", "to_team": 999999},
-            {"to_team": ['Invalid pk "999999" - object does not exist.']},
+            {"to_team": ["No such object in your client companies."]},
         ),
     ],
 )
