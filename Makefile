@@ -23,7 +23,11 @@ demo: migrate
 	$(PY) manage.py seed_demo
 
 # The newcomer's command: install, migrate, load demo data and serve on http://127.0.0.1:$(PORT)/
+# with the periodic jobs (SLA breaches) running beside the server; Ctrl-C stops both.
 run: demo
+	@echo "Open http://127.0.0.1:$(PORT)/ and log in with a demo user from README.md."
+	DJANGO_DEBUG=1 $(PY) manage.py embedded_beat & beat=$$!; \
+	trap 'kill $$beat 2>/dev/null' EXIT INT TERM; \
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # The test command CI runs (on PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set).
