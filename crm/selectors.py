@@ -17,8 +17,17 @@ def customers_by_phone(company: Company, raw: str) -> list[Customer]:
     e164 = lookup_key(raw, company.default_country)
     if e164 is None:
         return []
-    ids = CustomerPhone.objects.filter(company=company, e164=e164).values("customer_id")
-    return list(Customer.objects.filter(id__in=ids).order_by("display_name", "id"))
+    # Every ringing call runs this: hand-written SQL skips the ORM's query compilation, which
+    # costs about three times the indexed lookup itself (bench/phone_lookup.py).
+    customer, phone = Customer._meta.db_table, CustomerPhone._meta.db_table
+    return list(
+        Customer.objects.raw(
+            f"SELECT c.* FROM {customer} c WHERE c.company_id = %s AND c.id IN "
+            f"(SELECT p.customer_id FROM {phone} p WHERE p.company_id = %s AND p.e164 = %s) "
+            "ORDER BY c.display_name, c.id",
+            [company.pk, company.pk, e164],
+        )
+    )
 
 
 def _phone_filter(company_ids: list[int], query: str) -> Q | None:
