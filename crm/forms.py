@@ -24,27 +24,10 @@ from crm.models import (
     TicketCategory,
     Tier,
 )
-from crm.services.customers import PhoneInput
+from crm.services.customers import CUSTOMER_FIELDS, PhoneInput
 
 User = get_user_model()
 
-# Fields of the customer form that go to the services as they are.
-CUSTOMER_FORM_FIELDS = (
-    "kind",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "organisation_name",
-    "external_id",
-    "address",
-    "city",
-    "postal_code",
-    "country",
-    "time_zone",
-    "language",
-    "marketing_consent",
-    "do_not_call",
-)
 
 
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -209,7 +192,7 @@ class CustomerForm(forms.Form):
         if customer is not None:
             kwargs.setdefault("initial", self.initial_for(customer))
         super().__init__(*args, **kwargs)
-        self.fields.update(forms.fields_for_model(Customer, fields=CUSTOMER_FORM_FIELDS))
+        self.fields.update(forms.fields_for_model(Customer, fields=CUSTOMER_FIELDS))
         self.fields["time_zone"] = forms.ChoiceField(
             label=capfirst(Customer._meta.get_field("time_zone").verbose_name),
             choices=time_zone_choices("—"),
@@ -244,7 +227,7 @@ class CustomerForm(forms.Form):
 
     @staticmethod
     def initial_for(customer: Customer) -> dict:
-        initial = {name: getattr(customer, name) for name in CUSTOMER_FORM_FIELDS}
+        initial = {name: getattr(customer, name) for name in CUSTOMER_FIELDS}
         initial["owner"] = customer.owner_id
         initial["emails"] = "\n".join(e.email for e in customer.emails.all())
         initial["tags"] = ", ".join(t.name for t in customer.tags.all())
@@ -280,7 +263,7 @@ class CustomerForm(forms.Form):
             value = data.get(f"cf_{definition.key}")
             custom[definition.key] = "" if value is None else value
         return {
-            **{name: data[name] for name in CUSTOMER_FORM_FIELDS},
+            **{name: data[name] for name in CUSTOMER_FIELDS},
             "owner": data["owner"],
             "emails": [line for line in data["emails"].splitlines() if line.strip()],
             "tags": [t for t in data["tags"].split(",") if t.strip()],
