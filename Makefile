@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: install run serve migrate demo test lint format check clean
+.PHONY: install run migrate demo test lint format messages clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
@@ -44,6 +44,13 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Refresh locale/{ru,it}/LC_MESSAGES/django.po from the code and templates (needs GNU gettext),
+# then compile them. Translate new entries and run it again; commit the .po and .mo files, so
+# that a checkout without gettext still has every translation.
+messages: install
+	$(PY) manage.py makemessages -l ru -l it --no-obsolete --ignore=.venv --ignore=var --ignore=bench --ignore=tests
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=var
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3*

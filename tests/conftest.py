@@ -22,6 +22,16 @@ def _fast_and_unbundled(settings):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """A request may leave its user's language active in the thread: start each test in English."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """Throttle counters and cached values must not leak from one test into the next."""
     from django.core.cache import cache
