@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from contactcenter.tenancy.models import Skill, Team, TenantModel, TenantQuerySet
@@ -136,11 +137,13 @@ class Customer(TenantModel):
 class CustomerPhone(TenantModel):
     class Kind(models.TextChoices):
         MOBILE = "mobile", _("Mobile")
-        HOME = "home", _("Home")
+        HOME = "home", pgettext_lazy("phone kind", "Home")
         WORK = "work", _("Work")
         OTHER = "other", _("Other")
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="phones")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="phones"
+    )
     raw = models.CharField(_("as typed"), max_length=50)
     e164 = models.CharField(_("number (E.164)"), max_length=16)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.MOBILE)
@@ -162,7 +165,9 @@ class CustomerPhone(TenantModel):
 
 
 class CustomerEmail(TenantModel):
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="emails")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="emails"
+    )
     email = models.EmailField(_("e-mail"))
     is_primary = models.BooleanField(_("primary"), default=False)
 
@@ -186,9 +191,15 @@ class CustomerEmail(TenantModel):
 
 
 class CustomerNote(TenantModel):
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="notes"
+    )
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     body = models.TextField(_("note"))
     created_at = models.DateTimeField(_("created"), default=timezone.now)
@@ -382,10 +393,20 @@ class Ticket(TenantModel):
         Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     sla_policy = models.ForeignKey(
-        SLAPolicy, null=True, blank=True, on_delete=models.SET_NULL, editable=False
+        SLAPolicy,
+        verbose_name=_("SLA policy"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        editable=False,
     )
     first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
     resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
@@ -451,7 +472,9 @@ class Ticket(TenantModel):
 
 
 class TicketEscalation(TenantModel):
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="escalations")
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="escalations"
+    )
     from_tier = models.PositiveSmallIntegerField(_("from tier"), choices=Tier.choices)
     to_tier = models.PositiveSmallIntegerField(_("to tier"), choices=Tier.choices)
     to_team = models.ForeignKey(
@@ -459,7 +482,11 @@ class TicketEscalation(TenantModel):
     )
     reason = models.TextField(_("reason"))
     escalated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("escalated by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     escalated_at = models.DateTimeField(_("escalated"), default=timezone.now)
 
@@ -473,9 +500,16 @@ class TicketEscalation(TenantModel):
 
 
 class TicketComment(TenantModel):
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="comments"
+    )
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     body = models.TextField(_("text"))
     is_internal = models.BooleanField(
@@ -523,7 +557,11 @@ class CustomerImport(TenantModel):
     errors = models.JSONField(_("errors"), default=list, blank=True)
     message = models.TextField(_("message"), blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)

@@ -154,7 +154,10 @@ class UserPreference(models.Model):
     """Per-user display preferences: times show in this zone, pages in this language."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="preference",
     )
     time_zone = models.CharField(
         _("time zone"),

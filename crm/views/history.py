@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from crm.forms import user_label
 from crm.models import (
@@ -44,9 +45,11 @@ class HistoryEntry:
 
     @property
     def action_label(self) -> str:
-        return {"created": _("created"), "changed": _("changed"), "deleted": _("deleted")}[
-            self.action
-        ]
+        return {
+            "created": pgettext("history action", "created"),
+            "changed": pgettext("history action", "changed"),
+            "deleted": pgettext("history action", "deleted"),
+        }[self.action]
 
 
 def _latest(history_queryset) -> list:
