@@ -328,8 +328,8 @@ def test_edit_replaces_phones_and_history_records_both(client, agent, customer):
     card = client.get(f"/customers/{customer.pk}/").content.decode()
 
     assert list(customer.phones.values_list("e164", flat=True)) == ["+79030001122"]
-    assert "Phone +79161234567 deleted" in card
-    assert "Phone +79030001122 created" in card
+    assert "Phone +79161234567: deleted" in card
+    assert "Phone +79030001122: created" in card
 
 
 # --- The card ---------------------------------------------------------------------------------
