@@ -29,7 +29,6 @@ from crm.services.customers import CUSTOMER_FIELDS, PhoneInput
 User = get_user_model()
 
 
-
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
     """Show a service's ValidationError on the form: on the field it names, else on top."""
     if not hasattr(exc, "error_dict"):

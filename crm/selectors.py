@@ -34,9 +34,7 @@ def _phone_filter(company_ids: list[int], query: str) -> Q | None:
     """Customers whose phone matches the query read in each company's own default country."""
     if not _PHONE_LIKE.match(query):
         return None
-    regions = dict(
-        Company.objects.filter(id__in=company_ids).values_list("id", "default_country")
-    )
+    regions = dict(Company.objects.filter(id__in=company_ids).values_list("id", "default_country"))
     by_key: dict[str, list[int]] = {}
     for company_id, region in regions.items():
         key = lookup_key(query, region)
@@ -78,8 +76,10 @@ def ticket_list(user, *, company: Company | None = None) -> QuerySet[Ticket]:
 
 
 def my_tickets(user) -> QuerySet[Ticket]:
-    return ticket_list(user).filter(assignee=user, status__in=ACTIVE_STATUSES).order_by(
-        "resolution_due", "created_at"
+    return (
+        ticket_list(user)
+        .filter(assignee=user, status__in=ACTIVE_STATUSES)
+        .order_by("resolution_due", "created_at")
     )
 
 

@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.test.utils import CaptureQueriesContext
 
 from contactcenter.tenancy.models import Membership
 from crm import imports, tasks
@@ -26,6 +27,13 @@ from crm.models import (
     CustomerPhone,
     CustomFieldDefinition,
     Tag,
+)
+from crm.services.customers import (
+    CustomerBulkError,
+    CustomerDraft,
+    PhoneInput,
+    customer_create,
+    customers_bulk_create,
 )
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "imports"
@@ -555,20 +563,22 @@ def test_a_row_nobody_could_find_again_is_refused(company, supervisor):
 
 
 def test_a_crash_mid_apply_writes_no_customer(company, supervisor, vip, monkeypatch):
-    real_create = imports.customer_create
+    # Good rows 2, 4, 8 and 9: batches of two rows write Ivanova, then Smirnova, then crash.
+    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    real_bulk_create = imports.customers_bulk_create
     calls = []
 
-    def failing_create(**kwargs):
-        calls.append(kwargs["last_name"])
+    def failing_bulk_create(**kwargs):
+        calls.append([draft.fields["last_name"] for draft in kwargs["drafts"]])
         if len(calls) == 3:
             raise RuntimeError("disk full")
-        return real_create(**kwargs)
+        return real_bulk_create(**kwargs)
 
-    monkeypatch.setattr(imports, "customer_create", failing_create)
+    monkeypatch.setattr(imports, "customers_bulk_create", failing_bulk_create)
 
     done = run_import(company, supervisor, "good_and_bad.csv")
 
-    assert calls == ["Ivanova", "Smirnova", "Orlova"]
+    assert calls == [["Ivanova"], ["Smirnova"], ["Orlova", "Morozov"]]
     assert done.state == CustomerImport.State.FAILED
     assert done.message == (
         "The import stopped on an unexpected error; no customer was written. (RuntimeError)"
@@ -576,7 +586,10 @@ def test_a_crash_mid_apply_writes_no_customer(company, supervisor, vip, monkeypa
     assert (done.created_count, done.processed_rows) == (0, 0)
     assert Customer.objects.count() == 0
     assert CustomerPhone.objects.count() == 0
+    assert CustomerEmail.objects.count() == 0
+    assert Customer.tags.through.objects.count() == 0
     assert Customer.history.count() == 0
+    assert CustomerPhone.history.count() == 0
 
 
 def test_a_large_file_runs_as_a_task_reporting_progress_in_batches(
@@ -698,3 +711,337 @@ def test_a_poller_sees_progress_while_the_rows_go_in(company, supervisor, monkey
     else:
         # SQLite has a single writer: there the progress appears with the result.
         assert imports._ProgressChannel(created.pk).side is None
+
+
+# --- New customers in bulk --------------------------------------------------------------------
+
+
+def lead_file(rows: int, bad_row: int | None = None) -> bytes:
+    """Lead k (0, 1, ...) sits on spreadsheet row k + 2 with its own phone; `bad_row` gets "12"."""
+    lines = ["Last name,Phone"]
+    for k in range(rows):
+        lines.append(f"Lead{k},{'12' if k + 2 == bad_row else f'+7916{k:07d}'}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_imported_customers_phones_and_emails_have_history_naming_the_importer(
+    company, supervisor, vip, customer
+):
+    content = (
+        b"External id,First name,Last name,Phone,E-mail,Tags,City\n"
+        b"H-1,Anna,Ivanova,+7 916 111-22-33,anna@example.com,vip,Tver\n"
+        b",Ivan,Petrov,8 (916) 123-45-67,,,Kazan\n"
+    )
+
+    done = run_import(company, supervisor, "history.csv", content)
+
+    assert (done.created_count, done.updated_count) == (1, 1)
+    anna = Customer.objects.get(company=company, external_id="H-1")
+    (record,) = anna.history.all()
+    assert (
+        record.history_type,
+        record.history_user,
+        record.history_change_reason,
+        record.first_name,
+        record.last_name,
+        record.city,
+        record.created_at,
+    ) == (
+        "+",
+        supervisor,
+        "Import of history.csv",
+        "Anna",
+        "Ivanova",
+        "Tver",
+        anna.created_at,
+    )
+    assert list(record.tags.values_list("tag__name", flat=True)) == ["VIP"]
+    assert list(
+        CustomerPhone.history.filter(customer_id=anna.pk).values_list(
+            "history_type", "history_user", "history_change_reason", "e164", "is_primary"
+        )
+    ) == [("+", supervisor.pk, "Import of history.csv", "+79161112233", True)]
+    assert list(
+        CustomerEmail.history.filter(customer_id=anna.pk).values_list(
+            "history_type", "history_user", "history_change_reason", "email"
+        )
+    ) == [("+", supervisor.pk, "Import of history.csv", "anna@example.com")]
+    # The existing customer the second row updates: the change names the importer too.
+    latest = customer.history.latest()
+    assert (
+        latest.history_type,
+        latest.history_user,
+        latest.history_change_reason,
+        latest.city,
+    ) == (
+        "~",
+        supervisor,
+        "Import of history.csv",
+        "Kazan",
+    )
+
+
+def test_a_2500_row_file_with_one_bad_row_reports_that_row_and_creates_the_others(
+    company, supervisor, settings, monkeypatch
+):
+    settings.IMPORT_SYNC_MAX_ROWS = 5000
+    reported = []
+    real_report = imports._report_progress
+    monkeypatch.setattr(
+        imports,
+        "_report_progress",
+        lambda progress, processed: (reported.append(processed), real_report(progress, processed)),
+    )
+
+    done = run_import(company, supervisor, "leads.csv", lead_file(2500, bad_row=1700))
+
+    assert done.state == CustomerImport.State.DONE
+    assert (done.total_rows, done.processed_rows) == (2500, 2500)
+    assert (done.created_count, done.updated_count, done.unchanged_count) == (2499, 0, 0)
+    assert done.errors == [
+        {
+            "row": 1700,
+            "values": ["Lead1698", "12"],
+            "problems": [{"column": "Phone", "field": "phone", "message": "12: too short"}],
+        }
+    ]
+    assert reported == [1000, 2000, 2500]
+    assert Customer.objects.for_tenant(company).count() == 2499
+    assert CustomerPhone.objects.for_tenant(company).count() == 2499
+    assert Customer.history.filter(company_id=company.pk).count() == 2499
+    assert CustomerPhone.history.filter(company_id=company.pk).count() == 2499
+    assert not Customer.objects.filter(last_name="Lead1698").exists()
+    assert list(
+        CustomerPhone.objects.filter(customer__last_name="Lead1699").values_list("e164", flat=True)
+    ) == ["+79160001699"]
+
+
+def test_a_repeated_external_id_in_one_file_updates_the_customer_its_first_row_creates(
+    company, supervisor
+):
+    content = (
+        b"External id,First name,Last name,Phone,City\n"
+        b"D-1,Olga,Orlova,+79161110000,Tver\n"
+        b"D-1,Olga,Orlova,+79161110001,Kazan\n"
+    )
+
+    done = run_import(company, supervisor, "twice.csv", content)
+
+    assert (done.created_count, done.updated_count, done.error_count) == (1, 1, 0)
+    (olga,) = Customer.objects.for_tenant(company)
+    assert (olga.external_id, olga.display_name, olga.city) == ("D-1", "Olga Orlova", "Kazan")
+    assert list(olga.phones.values_list("e164", "is_primary")) == [
+        ("+79161110000", True),
+        ("+79161110001", False),
+    ]
+    # Created once, with what both rows say.
+    assert list(olga.history.values_list("history_type", "city")) == [("+", "Kazan")]
+
+
+def test_repeated_phone_and_name_in_one_file_add_the_later_rows_values(company, supervisor, vip):
+    content = (
+        b"Last name,Phone,E-mail,Tags\n"
+        b"Orlov,+79161110000,,\n"
+        b"Orlov,+7 916 111-00-00,orlov@example.com,vip\n"
+        b"Orlov,89161110000,,\n"
+    )
+
+    done = run_import(company, supervisor, "twice.csv", content)
+
+    assert (done.created_count, done.updated_count, done.unchanged_count) == (1, 1, 1)
+    (orlov,) = Customer.objects.for_tenant(company)
+    assert list(orlov.phones.values_list("raw", "e164")) == [("+79161110000", "+79161110000")]
+    assert list(orlov.emails.values_list("email", flat=True)) == ["orlov@example.com"]
+    assert list(orlov.tags.values_list("name", flat=True)) == ["VIP"]
+
+
+def test_in_one_file_another_name_or_another_external_id_is_another_customer(company, supervisor):
+    content = (
+        b"External id,Last name,Phone\n"
+        b",Orlov,+79161110000\n"
+        b",Orlova,+79161110000\n"
+        b"B-1,Popov,+79161110001\n"
+        b"B-2,Popov,+79161110001\n"
+    )
+
+    done = run_import(company, supervisor, "family.csv", content)
+
+    assert (done.created_count, done.updated_count, done.unchanged_count) == (4, 0, 0)
+    assert sorted(
+        Customer.objects.for_tenant(company).values_list("display_name", "external_id")
+    ) == [("Orlov", ""), ("Orlova", ""), ("Popov", "B-1"), ("Popov", "B-2")]
+
+
+def test_a_repeated_row_in_a_later_batch_updates_the_customer_written_before(
+    company, supervisor, monkeypatch
+):
+    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    content = (
+        b"External id,Last name,Phone,City\n"
+        b"D-1,Orlov,+79161110000,Tver\n"
+        b"D-2,Popov,+79161110001,Omsk\n"
+        b"D-1,Orlov,+79161110000,Kazan\n"
+    )
+
+    done = run_import(company, supervisor, "batches.csv", content)
+
+    assert (done.created_count, done.updated_count) == (2, 1)
+    orlov = Customer.objects.get(company=company, external_id="D-1")
+    assert orlov.city == "Kazan"
+    assert list(orlov.history.order_by("history_id").values_list("history_type", "city")) == [
+        ("+", "Tver"),
+        ("~", "Kazan"),
+    ]
+
+
+def test_a_bad_repeated_row_is_reported_and_the_first_row_still_creates_the_customer(
+    company, supervisor
+):
+    CustomFieldDefinition.objects.create(
+        company=company, key="credit_limit", label="Credit limit", field_type="number"
+    )
+    content = (
+        b"External id,Last name,Phone,Credit limit\n"
+        b"D-1,Orlov,+79161110000,100\n"
+        b"D-1,Orlov,+79161110000,lots\n"
+    )
+
+    done = run_import(company, supervisor, "twice.csv", content)
+
+    assert (done.created_count, done.updated_count) == (1, 0)
+    assert [(e["row"], e["problems"]) for e in done.errors] == [
+        (
+            3,
+            [
+                {
+                    "column": "",
+                    "field": "custom_fields",
+                    "message": "Credit limit: lots is not a valid number",
+                }
+            ],
+        )
+    ]
+    assert Customer.objects.get(company=company).custom_fields == {"credit_limit": "100"}
+
+
+def test_a_new_customer_the_service_refuses_is_reported_on_each_of_its_rows(
+    company, supervisor, agent, monkeypatch
+):
+    # The owner was a member when the import read the company and is not when it writes.
+    real_load = imports.ImportContext.load
+
+    def load_then_remove_the_agent(*args, **kwargs):
+        ctx = real_load(*args, **kwargs)
+        Membership.objects.filter(user=agent).delete()
+        return ctx
+
+    monkeypatch.setattr(imports.ImportContext, "load", load_then_remove_the_agent)
+    content = (
+        b"Last name,Phone,Owner\n"
+        b"Orlov,+79161110000,agent\n"
+        b"Popov,+79161110001,\n"
+        b"Orlov,+79161110000,agent\n"
+    )
+
+    done = run_import(company, supervisor, "owner.csv", content)
+
+    refused = [
+        {"column": "", "field": "", "message": "The owner is not a member of this client company."}
+    ]
+    assert (done.created_count, done.updated_count, done.unchanged_count) == (1, 0, 0)
+    assert [(e["row"], e["problems"]) for e in done.errors] == [(2, refused), (4, refused)]
+    assert list(Customer.objects.for_tenant(company).values_list("display_name", flat=True)) == [
+        "Popov"
+    ]
+
+
+def test_the_queries_of_an_import_do_not_grow_with_its_new_rows(company, supervisor, agent, vip):
+    CustomFieldDefinition.objects.create(
+        company=company, key="credit_limit", label="Credit limit", field_type="number"
+    )
+
+    def queries(first: int, rows: int) -> int:
+        content = "External id,Last name,Phone,E-mail,Tags,Owner,Credit limit\n" + "".join(
+            f"Q-{k},Lead{k},+7916{k:07d},lead{k}@example.com,vip,agent,{k}\n"
+            for k in range(first, first + rows)
+        )
+        created = customer_import_create(
+            company=company, upload=upload("leads.csv", content.encode()), user=supervisor
+        )
+        with CaptureQueriesContext(connection) as captured:
+            done = customer_import_start(
+                customer_import=created, mapping={}, merge_guess=True, language="en"
+            )
+        assert (done.created_count, done.error_count) == (rows, 0)
+        return len(captured)
+
+    assert queries(0, 3) == queries(100, 30)
+
+
+def test_an_imported_customer_never_takes_the_id_of_a_deleted_one(company, supervisor):
+    gone = customer_create(company=company, last_name="Gone", phones=["+79160000000"])
+    gone_id, gone_phone_id = gone.pk, gone.phones.get().pk
+    gone.delete()
+
+    run_import(company, supervisor, "new.csv", b"Last name,Phone\nNewman,+79161110000\n")
+
+    newman = Customer.objects.get(company=company)
+    assert newman.pk > gone_id
+    assert newman.phones.get().pk > gone_phone_id
+    # The database's own numbering goes on above the imported rows.
+    later = customer_create(company=company, last_name="Later", phones=["+79162220000"])
+    assert later.pk > newman.pk
+    assert later.phones.get().pk > newman.phones.get().pk
+
+
+def test_bulk_create_checks_every_draft_and_names_the_bad_ones_by_position(company):
+    with pytest.raises(CustomerBulkError) as caught:
+        customers_bulk_create(
+            company=company,
+            drafts=[
+                CustomerDraft(fields={"last_name": "Orlov"}, phones=["+79161110000"]),
+                CustomerDraft(fields={"last_name": "Popov"}, emails=["popov@@example"]),
+                CustomerDraft(fields={"city": "Tver"}, phones=["12"]),
+            ],
+        )
+
+    assert {position: error.messages for position, error in caught.value.by_position.items()} == {
+        1: ["popov@@example is not a valid e-mail address"],
+        2: ["A name is required"],
+    }
+    assert Customer.objects.count() == 0
+    assert CustomerPhone.objects.count() == 0
+
+
+def test_bulk_create_normalises_what_customer_create_would(company, supervisor):
+    (pk,) = customers_bulk_create(
+        company=company,
+        drafts=[
+            CustomerDraft(
+                fields={"first_name": "Anna", "last_name": "Ivanova", "marketing_consent": True},
+                phones=[
+                    "8 (916) 111-22-33",
+                    "+7 916 111 22 33",
+                    PhoneInput(raw="+7 495 123-45-67", kind="work"),
+                ],
+                emails=["Anna@Example.com"],
+                tags=["New tag"],
+            )
+        ],
+        history_user=supervisor,
+        history_reason="merge",
+    )
+
+    anna = Customer.objects.get(pk=pk)
+    assert (anna.display_name, anna.marketing_consent) == ("Anna Ivanova", True)
+    assert anna.consent_changed_at == anna.created_at
+    assert list(anna.phones.values_list("raw", "e164", "kind", "is_primary")) == [
+        ("8 (916) 111-22-33", "+79161112233", "mobile", True),
+        ("+7 495 123-45-67", "+74951234567", "work", False),
+    ]
+    assert list(anna.emails.values_list("email", "is_primary")) == [("anna@example.com", True)]
+    assert list(anna.tags.values_list("name", flat=True)) == ["New tag"]
+    assert list(Tag.objects.for_tenant(company).values_list("name", flat=True)) == ["New tag"]
+    assert list(
+        anna.history.values_list("history_type", "history_user", "history_change_reason")
+    ) == [("+", supervisor.pk, "merge")]
