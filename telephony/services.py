@@ -1,0 +1,157 @@
+"""Applying normalised PBX events to the call log: idempotent, order-tolerant, one call locked."""
+
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from contactcenter.lib.phones import lookup_key
+from contactcenter.tenancy.models import Company
+from crm.selectors import customers_by_phone
+from telephony.derive import derive_call
+from telephony.models import (
+    Call,
+    CallEventRecord,
+    DidRoute,
+    Extension,
+    HoldSpan,
+    InboundRequest,
+    PbxConnection,
+    Queue,
+)
+from telephony.pbx.events import CallEvent, CallEventKind, Direction, HangupCause, PayloadError
+
+_ENUMS = {"kind": CallEventKind, "direction": Direction, "cause": HangupCause}
+
+
+def event_to_json(event: CallEvent) -> dict:
+    data = asdict(event)
+    data["occurred_at"] = event.occurred_at.isoformat()
+    return {k: (str(v) if k in _ENUMS and v is not None else v) for k, v in data.items()}
+
+
+def event_from_json(data: dict) -> CallEvent:
+    known = {f.name for f in fields(CallEvent)}
+    values = {k: v for k, v in data.items() if k in known}
+    values["occurred_at"] = datetime.fromisoformat(values["occurred_at"])
+    for name, enum in _ENUMS.items():
+        if values.get(name) is not None:
+            values[name] = enum(values[name])
+    return CallEvent(**values)
+
+
+def company_for_event(connection: PbxConnection, event: CallEvent) -> Company:
+    """The connection's company, or on a shared PBX the company its dialled number routes to."""
+    if connection.company_id is not None:
+        return connection.company
+    routes = DidRoute.objects.filter(connection=connection).select_related("company")
+    for route in routes:
+        if event.did and lookup_key(event.did, route.company.default_country) == route.did:
+            return route.company
+    raise PayloadError(
+        _("did: %(did)s is not routed to any client company on this connection")
+        % {"did": event.did or "-"}
+    )
+
+
+@dataclass(frozen=True)
+class Applied:
+    call: Call
+    duplicate: bool
+
+
+def _locked_call(connection: PbxConnection, company: Company, event: CallEvent) -> Call:
+    calls = Call.objects.select_for_update()
+    try:
+        return calls.get(connection=connection, pbx_call_id=event.call_id)
+    except Call.DoesNotExist:
+        pass
+    try:
+        # Two first events of one call may race: the unique constraint lets one create it.
+        with transaction.atomic():
+            return Call.objects.create(
+                company=company,
+                connection=connection,
+                pbx_call_id=event.call_id,
+                offered_at=event.occurred_at,
+            )
+    except IntegrityError:
+        return calls.get(connection=connection, pbx_call_id=event.call_id)
+
+
+def _apply_facts(call: Call, events: list[CallEvent]) -> None:
+    company = call.company
+    queue_code = next((e.queue for e in reversed(events) if e.kind == CallEventKind.QUEUED), "")
+    queue = (
+        Queue.objects.for_tenant(company).filter(code=queue_code).first() if queue_code else None
+    )
+    facts = derive_call(events, short_abandon_seconds=queue.short_abandon_seconds if queue else 5)
+    if facts.queue and (queue is None or queue.code != facts.queue):
+        queue = Queue.objects.for_tenant(company).filter(code=facts.queue).first()
+    extension = (
+        Extension.objects.for_tenant(company)
+        .filter(number=facts.agent)
+        .select_related("agent")
+        .first()
+        if facts.agent
+        else None
+    )
+    caller_e164 = lookup_key(facts.caller, company.default_country) or ""
+    matched_before = call.caller_e164
+    call.direction = facts.direction
+    call.caller, call.caller_e164 = facts.caller[:64], caller_e164
+    call.callee, call.did = facts.callee[:64], facts.did[:64]
+    call.queue = queue
+    call.agent = extension.agent if extension else None
+    call.offered_at, call.ringing_at = facts.offered_at, facts.ringing_at
+    call.answered_at, call.ended_at = facts.answered_at, facts.ended_at
+    call.queue_wait_seconds, call.ring_seconds = facts.queue_wait_seconds, facts.ring_seconds
+    call.talk_seconds, call.hold_seconds = facts.talk_seconds, facts.hold_seconds
+    call.transfer_count, call.recording_url = facts.transfer_count, facts.recording_url
+    call.outcome = facts.outcome
+    call.save()
+    if caller_e164 != matched_before:
+        call.customers.set(customers_by_phone(company, caller_e164) if caller_e164 else [])
+    _store_hold_spans(call, events)
+
+
+def _store_hold_spans(call: Call, events: list[CallEvent]) -> None:
+    spans, started = [], None
+    for event in sorted(events, key=lambda e: e.occurred_at):
+        if event.kind == CallEventKind.HOLD and started is None:
+            started = event.occurred_at
+        elif event.kind == CallEventKind.UNHOLD and started is not None:
+            spans.append(HoldSpan(call=call, started_at=started, ended_at=event.occurred_at))
+            started = None
+    if started is not None:
+        spans.append(HoldSpan(call=call, started_at=started, ended_at=call.ended_at))
+    call.hold_spans.all().delete()
+    HoldSpan.objects.bulk_create(spans)
+
+
+def call_event_apply(
+    *, connection: PbxConnection, event: CallEvent, request: InboundRequest | None = None
+) -> Applied:
+    """Store the event and re-derive its call; a retried event id changes nothing."""
+    if not event.call_id:
+        raise PayloadError(_("call_id: missing"))
+    company = company_for_event(connection, event)
+    with transaction.atomic():
+        call = _locked_call(connection, company, event)
+        # The call row lock serialises every event of this call, so this check cannot race.
+        if CallEventRecord.objects.filter(connection=connection, event_id=event.event_id).exists():
+            return Applied(call=call, duplicate=True)
+        CallEventRecord.objects.create(
+            company=company,
+            connection=connection,
+            event_id=event.event_id,
+            call=call,
+            kind=event.kind,
+            occurred_at=event.occurred_at,
+            data=event_to_json(event),
+            request=request,
+        )
+        events = [event_from_json(data) for data in call.events.values_list("data", flat=True)]
+        _apply_facts(call, events)
+    return Applied(call=call, duplicate=False)
