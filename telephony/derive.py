@@ -78,6 +78,29 @@ def _hold_seconds(events: list[CallEvent], end: datetime | None) -> int:
     return total
 
 
+def _measured_wait(events: list[CallEvent]) -> int | None:
+    """Queue wait the PBX measured, summed over queue visits until the first answer.
+
+    Each visit logs its own wait (an overflow exit, then the next queue's connect); a visit's
+    hang-up after its answer repeats the same wait and is not added again.
+    """
+    total: int | None = None
+    answered_in_visit = False
+    for event in events:
+        if event.kind == CallEventKind.QUEUED:
+            answered_in_visit = False
+        elif event.wait_seconds is not None and (
+            event.kind == CallEventKind.ANSWERED
+            or (event.kind == CallEventKind.HANGUP and not answered_in_visit)
+        ):
+            total = (total or 0) + event.wait_seconds
+            if event.kind == CallEventKind.ANSWERED:
+                return total
+        if event.kind == CallEventKind.ANSWERED:
+            answered_in_visit = True
+    return total
+
+
 def _outcome(
     answered: bool, hangup: CallEvent | None, queued: bool, wait: int | None, short_abandon: int
 ) -> str:
@@ -114,7 +137,19 @@ def derive_call(events: Iterable[CallEvent], *, short_abandon_seconds: int = 5) 
     recordings = by_kind.get(CallEventKind.RECORDING, [])
 
     answer = answered[0] if answered else None
-    hangup = hangups[-1] if hangups else None
+    # A call that re-entered a queue after a hang-up line (queue_log's overflow: EXITWITHTIMEOUT
+    # in one queue, ENTERQUEUE in the next) is still going: only a later hang-up ends it.
+    # Within one second a queue's exit line and the next queue's entry can come in either
+    # order: a same-second hang-up ends the call only if it is about the last queue entered.
+    last = queued[-1] if queued else None
+    final = [
+        h
+        for h in hangups
+        if last is None
+        or h.occurred_at > last.occurred_at
+        or (h.occurred_at == last.occurred_at and h.queue in ("", last.queue))
+    ]
+    hangup = final[-1] if final else None
     offered_at = (queued or ringing or unique)[0].occurred_at
     answered_at = answer.occurred_at if answer else None
     ended_at = hangup.occurred_at if hangup else None
@@ -124,20 +159,19 @@ def derive_call(events: Iterable[CallEvent], *, short_abandon_seconds: int = 5) 
     ring = rings_before[-1] if rings_before else None
     ringing_at = ring.occurred_at if ring else None
 
-    measured_wait = next(
-        (e.wait_seconds for e in (*answered, *hangups) if e.wait_seconds is not None), None
-    )
+    measured_wait = _measured_wait(unique)
     wait = (
         measured_wait
         if measured_wait is not None
         else _seconds(offered_at, answered_at or ended_at)
     )
     hold = _hold_seconds(unique, ended_at)
-    measured_talk = next((e.talk_seconds for e in hangups if e.talk_seconds is not None), None)
+    # Each leg (before and after a transfer into another queue) logs its own talk time.
+    measured_talks = [e.talk_seconds for e in hangups if e.talk_seconds is not None]
     if answered_at is None:
         talk = None
-    elif measured_talk is not None:
-        talk = measured_talk
+    elif measured_talks:
+        talk = sum(measured_talks)
     else:
         elapsed = _seconds(answered_at, ended_at)
         talk = None if elapsed is None else max(0, elapsed - hold)

@@ -103,3 +103,56 @@ def test_any_subset_of_events_derives_without_error(indexes):
     facts = derive_call([ANSWERED_CALL[i] for i in sorted(indexes)])
     assert facts.hold_seconds >= 0
     assert facts.outcome in Outcome.values
+
+
+def test_a_call_waiting_in_its_overflow_queue_is_still_in_progress():
+    events = [
+        ev(1, K.QUEUED, 0, queue="first"),
+        ev(2, K.HANGUP, 60, cause=HangupCause.NO_ANSWER, wait_seconds=60, queue="first"),
+        ev(3, K.QUEUED, 60, queue="second"),
+    ]
+    facts = derive_call(events)
+    assert (facts.outcome, facts.queue, facts.ended_at) == (Outcome.IN_PROGRESS, "second", None)
+
+
+def test_measured_waits_add_up_over_an_overflow():
+    events = [
+        ev(1, K.QUEUED, 0, queue="first"),
+        ev(2, K.HANGUP, 60, cause=HangupCause.NO_ANSWER, wait_seconds=60, queue="first"),
+        ev(3, K.QUEUED, 60, queue="second"),
+        ev(4, K.ANSWERED, 72, agent="101", wait_seconds=12),
+        ev(5, K.HANGUP, 192, cause=HangupCause.NORMAL, wait_seconds=12, talk_seconds=120),
+    ]
+    facts = derive_call(events)
+    assert (facts.outcome, facts.queue_wait_seconds, facts.talk_seconds) == (
+        Outcome.ANSWERED,
+        72,
+        120,
+    )
+
+
+def test_talk_adds_up_over_a_transfer_into_another_queue():
+    events = [
+        ev(1, K.QUEUED, 0, queue="first"),
+        ev(2, K.ANSWERED, 10, agent="101", wait_seconds=10),
+        ev(3, K.TRANSFERRED, 70, transfer_to="second"),
+        ev(
+            4,
+            K.HANGUP,
+            70,
+            cause=HangupCause.NORMAL,
+            wait_seconds=10,
+            talk_seconds=60,
+            queue="first",
+        ),
+        ev(5, K.QUEUED, 70, queue="second"),
+        ev(6, K.ANSWERED, 80, agent="102", wait_seconds=10),
+        ev(7, K.HANGUP, 260, cause=HangupCause.NORMAL, wait_seconds=10, talk_seconds=180),
+    ]
+    facts = derive_call(events)
+    assert (facts.queue_wait_seconds, facts.talk_seconds, facts.transfer_count) == (10, 240, 1)
+    assert (facts.agent, facts.queue, facts.ended_at) == (
+        "101",
+        "second",
+        T0 + timedelta(seconds=260),
+    )
