@@ -34,6 +34,7 @@ class PbxConnection(models.Model):
         NATIVE = "native", _("Native signed JSON")
         ZAMMAD = "zammad", _("Generic CTI (Zammad-style)")
         TWILIO = "twilio", _("Twilio status callbacks")
+        QUEUE_LOG = "queue_log", _("Asterisk queue_log import")
 
     name = models.CharField(_("name"), max_length=100)
     company = models.ForeignKey(
