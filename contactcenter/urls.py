@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("contactcenter.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("telephony.urls")),
     path("", include("contactcenter.tenancy.urls")),
     path("", include("crm.urls")),
 ]
