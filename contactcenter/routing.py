@@ -1,2 +1,8 @@
-# Websocket routes of every app; the telephony screen-pop and the wallboard join here.
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from telephony.consumers import AgentConsumer
+
+# Websocket routes of every app; the wallboard joins here.
+websocket_urlpatterns: list = [
+    path("ws/agent/", AgentConsumer.as_asgi()),
+]

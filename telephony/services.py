@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from contactcenter.lib.phones import lookup_key
 from contactcenter.tenancy.models import Company
 from crm.selectors import customers_by_phone
+from telephony import realtime
 from telephony.derive import derive_call
 from telephony.models import (
     Call,
@@ -154,4 +155,7 @@ def call_event_apply(
         )
         events = [event_from_json(data) for data in call.events.values_list("data", flat=True)]
         _apply_facts(call, events)
+        if call.agent_id is not None:
+            agent_id, payload = call.agent_id, realtime.call_payload(call)
+            transaction.on_commit(lambda: realtime.push_call(agent_id, payload))
     return Applied(call=call, duplicate=False)

@@ -151,3 +151,44 @@ def test_a_caller_is_matched_only_in_the_connections_company(connection, other_c
         connection=connection, event=ev(1, K.QUEUED, 0, caller="+79161234567", queue="cards")
     )
     assert list(applied.call.customers.all()) == []
+
+
+def test_with_the_channel_layer_down_the_event_still_applies(
+    connection, agent_101, caplog, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    class DownLayer:
+        async def group_send(self, group, message):
+            raise ConnectionError("redis down")
+
+    with (
+        mock.patch("telephony.realtime.get_channel_layer", return_value=DownLayer()),
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
+        applied = call_event_apply(connection=connection, event=ev(1, K.RINGING, 0, agent="101"))
+    assert len(callbacks) == 1
+    assert Call.objects.get().pk == applied.call.pk
+    assert f"screen-pop for agent {agent_101.pk} skipped: channel layer unavailable" in caplog.text
+
+
+def test_the_push_goes_after_commit_to_the_ringing_agent_only(
+    connection, agent_101, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    with mock.patch("telephony.realtime.push_call") as push:
+        with django_capture_on_commit_callbacks(execute=False) as queued_only:
+            call_event_apply(connection=connection, event=ev(1, K.QUEUED, 0, queue="cards"))
+        assert queued_only == []  # nobody's phone rings yet
+        with django_capture_on_commit_callbacks(execute=False) as ringing:
+            call_event_apply(connection=connection, event=ev(2, K.RINGING, 3, agent="101"))
+        push.assert_not_called()  # not before commit
+        assert len(ringing) == 1
+        ringing[0]()
+    (agent_id, payload), _ = push.call_args
+    assert (agent_id, payload["pbx_call_id"], payload["outcome"]) == (
+        agent_101.pk,
+        "c1",
+        "in_progress",
+    )
