@@ -64,18 +64,25 @@ def _first(events: list[CallEvent], attribute: str) -> str:
     return next((getattr(e, attribute) for e in events if getattr(e, attribute)), "")
 
 
-def _hold_seconds(events: list[CallEvent], end: datetime | None) -> int:
-    total = 0
+def hold_spans(
+    events: Iterable[CallEvent], end: datetime | None
+) -> list[tuple[datetime, datetime | None]]:
+    """(start, end) of each hold; a hold still on when the call ended closes at its end."""
+    spans: list[tuple[datetime, datetime | None]] = []
     started: datetime | None = None
-    for event in events:
+    for event in sorted(events, key=_sort_key):
         if event.kind == CallEventKind.HOLD and started is None:
             started = event.occurred_at
         elif event.kind == CallEventKind.UNHOLD and started is not None:
-            total += _seconds(started, event.occurred_at) or 0
+            spans.append((started, event.occurred_at))
             started = None
-    if started is not None and end is not None:
-        total += _seconds(started, end) or 0  # still on hold when the call ended
-    return total
+    if started is not None:
+        spans.append((started, end))
+    return spans
+
+
+def _hold_seconds(events: list[CallEvent], end: datetime | None) -> int:
+    return sum(_seconds(start, stop) or 0 for start, stop in hold_spans(events, end))
 
 
 def _measured_wait(events: list[CallEvent]) -> int | None:

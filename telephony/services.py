@@ -10,7 +10,7 @@ from contactcenter.lib.phones import lookup_key
 from contactcenter.tenancy.models import Company
 from crm.selectors import customers_by_phone
 from telephony import realtime
-from telephony.derive import derive_call
+from telephony.derive import derive_call, hold_spans
 from telephony.models import (
     Call,
     CallEventRecord,
@@ -118,17 +118,11 @@ def _apply_facts(call: Call, events: list[CallEvent]) -> None:
 
 
 def _store_hold_spans(call: Call, events: list[CallEvent]) -> None:
-    spans, started = [], None
-    for event in sorted(events, key=lambda e: e.occurred_at):
-        if event.kind == CallEventKind.HOLD and started is None:
-            started = event.occurred_at
-        elif event.kind == CallEventKind.UNHOLD and started is not None:
-            spans.append(HoldSpan(call=call, started_at=started, ended_at=event.occurred_at))
-            started = None
-    if started is not None:
-        spans.append(HoldSpan(call=call, started_at=started, ended_at=call.ended_at))
     call.hold_spans.all().delete()
-    HoldSpan.objects.bulk_create(spans)
+    HoldSpan.objects.bulk_create(
+        HoldSpan(call=call, started_at=start, ended_at=stop)
+        for start, stop in hold_spans(events, call.ended_at)
+    )
 
 
 def call_event_apply(
