@@ -43,9 +43,17 @@ def event_from_json(data: dict) -> CallEvent:
 
 
 def company_for_event(connection: PbxConnection, event: CallEvent) -> Company:
-    """The connection's company, or on a shared PBX the company its dialled number routes to."""
+    """The connection's company; on a shared PBX, the company of the call's first event, which
+    its dialled number (DID) routed: later events of the call often carry no DID at all."""
     if connection.company_id is not None:
         return connection.company
+    existing = (
+        Call.objects.filter(connection=connection, pbx_call_id=event.call_id)
+        .select_related("company")
+        .first()
+    )
+    if existing is not None:
+        return existing.company
     routes = DidRoute.objects.filter(connection=connection).select_related("company")
     for route in routes:
         if event.did and lookup_key(event.did, route.company.default_country) == route.did:

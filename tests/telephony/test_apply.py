@@ -192,3 +192,19 @@ def test_the_push_goes_after_commit_to_the_ringing_agent_only(
         "c1",
         "in_progress",
     )
+
+
+def test_on_a_shared_pbx_later_events_follow_the_calls_company(company, other_company):
+    shared = PbxConnection.objects.create(name="Shared", format="native")
+    DidRoute.objects.create(company=other_company, connection=shared, did="+390212345678")
+    DidRoute.objects.create(company=company, connection=shared, did="+74950000000")
+    call_event_apply(connection=shared, event=ev(1, K.QUEUED, 0, did="+390212345678"))
+    # No DID on the answer, and a DID of the other company on the hang-up: neither moves it.
+    call_event_apply(connection=shared, event=ev(2, K.ANSWERED, 10, agent="101"))
+    call_event_apply(
+        connection=shared,
+        event=ev(3, K.HANGUP, 70, did="+74950000000", cause=HangupCause.NORMAL),
+    )
+    call = Call.objects.get()
+    assert (call.company, call.outcome, call.talk_seconds) == (other_company, Outcome.ANSWERED, 60)
+    assert set(CallEventRecord.objects.values_list("company_id", flat=True)) == {other_company.pk}
