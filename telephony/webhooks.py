@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from contactcenter.lib.phones import lookup_key
 from telephony.models import BlockedNumber, InboundRequest, PbxConnection
 from telephony.pbx import native, twilio, zammad
 from telephony.pbx.events import CallEventKind, PayloadError, SignatureError
@@ -63,8 +64,6 @@ def _parse(connection: PbxConnection, request: HttpRequest, received_at) -> list
 
 
 def _is_blocked(connection: PbxConnection, events: list) -> bool:
-    from contactcenter.lib.phones import lookup_key
-
     for event in events:
         if event.kind in (CallEventKind.QUEUED, CallEventKind.RINGING) and event.caller:
             company = company_for_event(connection, event)
