@@ -437,6 +437,8 @@ class AgentStateInterval(TenantModel):
     )
     started_at = models.DateTimeField(_("started"))
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    # The PBX event that opened this interval: a retried or re-imported event changes nothing.
+    event_id = models.CharField(_("event id"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("agent state")
@@ -451,7 +453,42 @@ class AgentStateInterval(TenantModel):
         indexes = [
             models.Index(fields=["company", "started_at"], name="agent_state_company_time"),
             models.Index(fields=["agent", "started_at"], name="agent_state_agent_time"),
+            # Routing and the live views read current states: "available in company X, longest
+            # idle first" is a range scan of this small partial index.
+            models.Index(
+                fields=["company", "state", "started_at"],
+                condition=Q(ended_at__isnull=True),
+                name="agent_state_current",
+            ),
+            models.Index(
+                fields=["agent", "event_id"], condition=~Q(event_id=""), name="agent_state_event"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.agent_id} {self.state} from {self.started_at}"
+
+
+class RecordingPlay(TenantModel):
+    """The audit trail of recordings: who played which call's recording, when, from where."""
+
+    call = models.ForeignKey(
+        Call, verbose_name=_("call"), on_delete=models.CASCADE, related_name="recording_plays"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    played_at = models.DateTimeField(_("played"), auto_now_add=True)
+    remote_addr = models.GenericIPAddressField(_("from address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recording play")
+        verbose_name_plural = _("recording plays")
+        ordering = ["-played_at", "-id"]
+        indexes = [models.Index(fields=["call", "played_at"], name="recording_play_call")]
+
+    def __str__(self) -> str:
+        return f"{self.call_id} {self.user_id} {self.played_at}"
