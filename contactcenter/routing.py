@@ -1,8 +1,9 @@
 from django.urls import path
 
-from telephony.consumers import AgentConsumer
+from telephony.consumers import AgentConsumer, LiveConsumer
 
 # Websocket routes of every app; the wallboard joins here.
 websocket_urlpatterns: list = [
     path("ws/agent/", AgentConsumer.as_asgi()),
+    path("ws/live/", LiveConsumer.as_asgi()),
 ]

@@ -152,6 +152,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "mark-sla-breaches": {"task": "crm.tasks.mark_sla_breaches", "schedule": 60.0},
+    # Wrap-ups end at their exact due time whenever this runs; running often keeps agents from
+    # looking busy on the live views after their wrap-up ran out.
+    "end-expired-wrap-ups": {"task": "telephony.tasks.end_expired_wrap_ups", "schedule": 5.0},
 }
 
 # --- Auth -------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from contactcenter.tenancy.models import Company
 from telephony.models import PbxConnection
 from telephony.pbx.events import CallEvent
 from telephony.pbx.queue_log import QueueLogStats, parse_lines
+from telephony.presence import agent_event_apply
 from telephony.services import call_event_apply
 
 
@@ -18,7 +19,8 @@ from telephony.services import call_event_apply
 class QueueLogImport:
     applied: int = 0
     duplicates: int = 0
-    agent_events: int = 0  # member and pause lines: counted, applied once presence is modelled
+    agent_events: int = 0  # member, pause and ring-no-answer lines
+    state_changes: int = 0  # of those, the ones that changed an agent's state
     problems: list[str] = field(default_factory=list)  # "line N: ..." for each unusable line
     stats: QueueLogStats = field(default_factory=QueueLogStats)
 
@@ -47,6 +49,7 @@ def queue_log_import(*, company: Company, lines: Iterable[str]) -> QueueLogImpor
         for event in parsed.events:
             if not isinstance(event, CallEvent):
                 report.agent_events += 1
+                report.state_changes += agent_event_apply(companies=[company], event=event).changed
                 continue
             result = call_event_apply(connection=connection, event=event)
             report.duplicates += result.duplicate

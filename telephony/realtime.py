@@ -11,13 +11,18 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.urls import reverse
 
-from telephony.models import Call
+from telephony.models import Agent, AgentStateInterval, Call
 
 log = logging.getLogger(__name__)
 
 
 def agent_group(agent_id: int) -> str:
     return f"agent.{agent_id}"
+
+
+def live_group(company_id: int) -> str:
+    """Supervisors' live views of one client company: every call and agent state change."""
+    return f"live.{company_id}"
 
 
 def call_payload(call: Call) -> dict:
@@ -46,13 +51,57 @@ def call_payload(call: Call) -> dict:
     }
 
 
-def push_call(agent_id: int, payload: dict) -> None:
+def live_call_payload(call: Call) -> dict:
+    """A call as the supervisors' live view lists it."""
+    return {
+        "id": call.pk,
+        "company": call.company.name,
+        "direction": call.direction,
+        "caller": call.caller,
+        "queue": call.queue.name if call.queue_id else "",
+        "agent_id": call.agent_id,
+        "outcome": call.outcome,
+        "offered_at": call.offered_at.isoformat() if call.offered_at else None,
+        "answered_at": call.answered_at.isoformat() if call.answered_at else None,
+        "ended_at": call.ended_at.isoformat() if call.ended_at else None,
+    }
+
+
+def state_payload(agent: Agent, interval: AgentStateInterval) -> dict:
+    return {
+        "agent_id": agent.pk,
+        "state": interval.state,
+        "state_label": str(interval.get_state_display()),
+        "pause_reason": interval.pause_reason.label if interval.pause_reason_id else "",
+        "call_id": interval.call_id,
+        "since": interval.started_at.isoformat(),
+    }
+
+
+def _send(groups_messages: list[tuple[str, dict]], what: str) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(
-            agent_group(agent_id), {"type": "call.update", "call": payload}
-        )
+        for group, message in groups_messages:
+            async_to_sync(layer.group_send)(group, message)
     except Exception:  # the layer's own errors (Redis down, timeouts) vary by backend
-        log.warning("screen-pop for agent %s skipped: channel layer unavailable", agent_id)
+        log.warning("%s skipped: channel layer unavailable", what)
+
+
+def push_call(agent_id: int | None, company_id: int, payload: dict, live: dict) -> None:
+    """The screen-pop to the agent whose extension rings, then the supervisors' live line."""
+    messages = [(live_group(company_id), {"type": "live.call", "call": live})]
+    if agent_id is not None:
+        messages.insert(0, (agent_group(agent_id), {"type": "call.update", "call": payload}))
+    _send(messages, f"screen-pop for agent {agent_id}")
+
+
+def push_state(agent_id: int, company_id: int, payload: dict) -> None:
+    _send(
+        [
+            (agent_group(agent_id), {"type": "state.update", "state": payload}),
+            (live_group(company_id), {"type": "live.state", "state": payload}),
+        ],
+        f"state of agent {agent_id}",
+    )

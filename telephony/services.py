@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from contactcenter.lib.phones import lookup_key
 from contactcenter.tenancy.models import Company
 from crm.selectors import customers_by_phone
-from telephony import realtime
+from telephony import presence, realtime
 from telephony.derive import derive_call, hold_spans
 from telephony.models import (
     Call,
@@ -61,6 +61,17 @@ def company_for_event(connection: PbxConnection, event: CallEvent) -> Company:
     raise PayloadError(
         _("did: %(did)s is not routed to any client company on this connection")
         % {"did": event.did or "-"}
+    )
+
+
+def connection_companies(connection: PbxConnection) -> list[Company]:
+    """The companies a connection speaks for: its own, or on a shared PBX every routed one."""
+    if connection.company_id is not None:
+        return [connection.company]
+    return list(
+        Company.objects.filter(
+            pk__in=DidRoute.objects.filter(connection=connection).values("company_id")
+        )
     )
 
 
@@ -157,7 +168,9 @@ def call_event_apply(
         )
         events = [event_from_json(data) for data in call.events.values_list("data", flat=True)]
         _apply_facts(call, events)
-        if call.agent_id is not None:
-            agent_id, payload = call.agent_id, realtime.call_payload(call)
-            transaction.on_commit(lambda: realtime.push_call(agent_id, payload))
+        presence.call_presence_apply(call=call, event=event)
+        agent_id, company_id = call.agent_id, call.company_id
+        payload = realtime.call_payload(call) if agent_id is not None else None
+        live = realtime.live_call_payload(call)
+        transaction.on_commit(lambda: realtime.push_call(agent_id, company_id, payload, live))
     return Applied(call=call, duplicate=False)

@@ -17,8 +17,15 @@ from django.views.decorators.http import require_POST
 from contactcenter.lib.phones import lookup_key
 from telephony.models import BlockedNumber, InboundRequest, PbxConnection
 from telephony.pbx import native, twilio, zammad
-from telephony.pbx.events import CallEventKind, PayloadError, SignatureError
-from telephony.services import call_event_apply, company_for_event
+from telephony.pbx.events import (
+    AgentEvent,
+    CallEvent,
+    CallEventKind,
+    PayloadError,
+    SignatureError,
+)
+from telephony.presence import agent_event_apply
+from telephony.services import call_event_apply, company_for_event, connection_companies
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +47,12 @@ def _retry_later() -> JsonResponse:
 def _mark(inbound: InboundRequest, status: str, error: str = "") -> None:
     inbound.status, inbound.error = status, error
     inbound.save(update_fields=["status", "error"])
+
+
+def _unknown_agents_note(extensions: list[str]) -> str:
+    if not extensions:
+        return ""
+    return "agent events for extensions no agent has: " + ", ".join(sorted(set(extensions)))
 
 
 def _parse(connection: PbxConnection, request: HttpRequest, received_at) -> list:
@@ -103,10 +116,18 @@ def pbx_webhook(request: HttpRequest, key: str) -> JsonResponse:
         return JsonResponse({"error": str(error)}, status=400)
 
     applied = duplicates = 0
+    unknown_agents = []
     try:
-        for event in events:
+        call_events = [e for e in events if isinstance(e, CallEvent)]
+        for event in call_events:
             company_for_event(connection, event)  # refuse the whole batch before writing any
         for event in events:
+            if isinstance(event, AgentEvent):
+                result = agent_event_apply(companies=connection_companies(connection), event=event)
+                if not result.agents:
+                    unknown_agents.append(event.agent)
+                applied += 1
+                continue
             result = call_event_apply(connection=connection, event=event, request=inbound)
             duplicates += result.duplicate
             applied += not result.duplicate
@@ -126,7 +147,8 @@ def pbx_webhook(request: HttpRequest, key: str) -> JsonResponse:
         if duplicates and not applied
         else InboundRequest.Status.APPLIED
     )
-    _mark(inbound, status)
+    # Agent events for extensions no agent has (a reception phone) are kept, and said.
+    _mark(inbound, status, _unknown_agents_note(unknown_agents))
     if connection.format == PbxConnection.Format.ZAMMAD:
         return JsonResponse(zammad.reply_for(blocked))
     return JsonResponse({"applied": applied, "duplicates": duplicates})

@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from telephony.pbx.events import (
+    AgentEvent,
+    AgentEventKind,
     CallEvent,
     CallEventKind,
     Direction,
@@ -38,10 +40,20 @@ SIGNATURE_HEADER = "X-CC-Signature"
 REPLAY_WINDOW_SECONDS = 300
 # The widths of Call.pbx_call_id, CallEventRecord.event_id and Call.recording_url: a longer value
 # is refused here with a 400, rather than failing at the database as a 503 the PBX would retry.
-MAX_LENGTHS = {"call_id": 128, "event_id": 200, "recording_url": 500}
+MAX_LENGTHS = {"call_id": 128, "event_id": 200, "recording_url": 500, "agent": 100, "reason": 100}
 MAX_SECONDS = 2**31 - 1  # the largest value an integer column holds on every database
 
-_Choice = TypeVar("_Choice", CallEventKind, Direction, HangupCause)
+_Choice = TypeVar("_Choice", CallEventKind, Direction, HangupCause, AgentEventKind)
+
+AGENT_TYPE = "agent"
+# An agent event's `action`, in the words a PBX script uses, and what it means for presence.
+AGENT_ACTIONS = {
+    "login": AgentEventKind.LOGGED_IN,
+    "logout": AgentEventKind.LOGGED_OUT,
+    "pause": AgentEventKind.PAUSED,
+    "available": AgentEventKind.UNPAUSED,
+}
+_CALL_ONLY_FIELDS = ("call_id", "direction", "caller", "callee", "did", "cause", "transfer_to")
 
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
@@ -112,7 +124,7 @@ def verify(
         raise SignatureError("signature mismatch")
 
 
-def parse(body: bytes) -> list[CallEvent]:
+def parse(body: bytes) -> list[CallEvent | AgentEvent]:
     """The events in a native request body; PayloadError names the first problem found."""
     try:
         document = json.loads(body)
@@ -132,11 +144,17 @@ def parse(body: bytes) -> list[CallEvent]:
     return [_event(item, where=f"events[{index}].") for index, item in enumerate(items)]
 
 
-def _event(item: object, where: str) -> CallEvent:
+def _event(item: object, where: str) -> CallEvent | AgentEvent:
     if not isinstance(item, dict):
         raise PayloadError(f"{where.rstrip('.')}: expected a JSON object, got {_json_type(item)}")
     fields = _Fields(item, where)
-    kind = fields.choice("type", CallEventKind, required=True)
+    if item.get("type") == AGENT_TYPE:
+        return _agent_event(fields, where)
+    type_ = fields._string("type", required=True)
+    if type_ not in set(CallEventKind):
+        allowed = ", ".join([*CallEventKind, AGENT_TYPE])
+        raise PayloadError(f"{where}type: {type_!r} is not one of {allowed}")
+    kind = CallEventKind(type_)
     for key, owner in _FIELD_OF_KIND.items():
         if kind == owner and fields.is_absent(key):
             raise PayloadError(f"{where}{key}: missing (required with type {owner})")
@@ -158,6 +176,27 @@ def _event(item: object, where: str) -> CallEvent:
         recording_url=fields.text("recording_url"),
         wait_seconds=fields.seconds("wait_seconds"),
         talk_seconds=fields.seconds("talk_seconds"),
+    )
+
+
+def _agent_event(fields: "_Fields", where: str) -> AgentEvent:
+    for key in _CALL_ONLY_FIELDS + tuple(_FIELD_OF_KIND):
+        if not fields.is_absent(key):
+            raise PayloadError(f"{where}{key}: not allowed with type {AGENT_TYPE}")
+    action = fields.identifier("action")
+    if action not in AGENT_ACTIONS:
+        allowed = ", ".join(AGENT_ACTIONS)
+        raise PayloadError(f"{where}action: {action!r} is not one of {allowed}")
+    kind = AGENT_ACTIONS[action]
+    if kind != AgentEventKind.PAUSED and not fields.is_absent("reason"):
+        raise PayloadError(f"{where}reason: only allowed with action pause")
+    return AgentEvent(
+        kind=kind,
+        agent=fields.identifier("agent"),
+        event_id=fields.identifier("event_id"),
+        occurred_at=fields.time("timestamp"),
+        queue=fields.text("queue"),
+        reason=fields.text("reason"),
     )
 
 

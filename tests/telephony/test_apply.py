@@ -6,6 +6,8 @@ from crm.services.customers import customer_create
 from telephony.derive import Outcome
 from telephony.models import (
     Agent,
+    AgentState,
+    AgentStateInterval,
     Call,
     CallEventRecord,
     DidRoute,
@@ -167,9 +169,11 @@ def test_with_the_channel_layer_down_the_event_still_applies(
         django_capture_on_commit_callbacks(execute=True) as callbacks,
     ):
         applied = call_event_apply(connection=connection, event=ev(1, K.RINGING, 0, agent="101"))
-    assert len(callbacks) == 1
+    assert len(callbacks) == 2  # the agent's new state, then the screen-pop
     assert Call.objects.get().pk == applied.call.pk
+    assert AgentStateInterval.objects.get().state == AgentState.RINGING
     assert f"screen-pop for agent {agent_101.pk} skipped: channel layer unavailable" in caplog.text
+    assert f"state of agent {agent_101.pk} skipped: channel layer unavailable" in caplog.text
 
 
 def test_the_push_goes_after_commit_to_the_ringing_agent_only(
@@ -177,20 +181,31 @@ def test_the_push_goes_after_commit_to_the_ringing_agent_only(
 ):
     from unittest import mock
 
-    with mock.patch("telephony.realtime.push_call") as push:
-        with django_capture_on_commit_callbacks(execute=False) as queued_only:
+    with (
+        mock.patch("telephony.realtime.push_call") as push,
+        mock.patch("telephony.realtime.push_state"),
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
             call_event_apply(connection=connection, event=ev(1, K.QUEUED, 0, queue="cards"))
-        assert queued_only == []  # nobody's phone rings yet
+        # Nobody's phone rings yet: only the supervisors' live view hears of the call.
+        (agent_id, company_id, payload, live), _ = push.call_args
+        assert (agent_id, company_id, payload, live["outcome"]) == (
+            None,
+            connection.company_id,
+            None,
+            "in_progress",
+        )
         with django_capture_on_commit_callbacks(execute=False) as ringing:
             call_event_apply(connection=connection, event=ev(2, K.RINGING, 3, agent="101"))
-        push.assert_not_called()  # not before commit
-        assert len(ringing) == 1
-        ringing[0]()
-    (agent_id, payload), _ = push.call_args
-    assert (agent_id, payload["pbx_call_id"], payload["outcome"]) == (
+        assert push.call_count == 1  # not before commit
+        assert len(ringing) == 2  # the agent's state, then the call
+        ringing[1]()
+    (agent_id, company_id, payload, live), _ = push.call_args
+    assert (agent_id, payload["pbx_call_id"], payload["outcome"], live["agent_id"]) == (
         agent_101.pk,
         "c1",
         "in_progress",
+        agent_101.pk,
     )
 
 

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from telephony.pbx import native
 from telephony.pbx.events import (
+    AgentEvent,
+    AgentEventKind,
     CallEvent,
     CallEventKind,
     Direction,
@@ -142,6 +144,34 @@ EXPECTED = {
             agent="104",
         )
     ],
+    "agent_pause_batch.json": [
+        AgentEvent(
+            kind=AgentEventKind.LOGGED_IN,
+            agent="101",
+            event_id="pbx1-000201",
+            occurred_at=datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
+            queue="support",
+        ),
+        AgentEvent(
+            kind=AgentEventKind.PAUSED,
+            agent="101",
+            event_id="pbx1-000202",
+            occurred_at=datetime(2026, 11, 23, 8, 30, tzinfo=UTC),
+            reason="lunch",
+        ),
+        AgentEvent(
+            kind=AgentEventKind.UNPAUSED,
+            agent="101",
+            event_id="pbx1-000203",
+            occurred_at=datetime(2026, 11, 23, 12, 15, tzinfo=UTC),
+        ),
+        AgentEvent(
+            kind=AgentEventKind.LOGGED_OUT,
+            agent="101",
+            event_id="pbx1-000204",
+            occurred_at=datetime(2026, 11, 23, 18, 0, tzinfo=UTC),
+        ),
+    ],
 }
 
 
@@ -176,7 +206,7 @@ def _refusal(body: bytes) -> str:
     return str(caught.value)
 
 
-ALL_KINDS = "queued, ringing, answered, hold, unhold, transferred, hangup, recording"
+ALL_KINDS = "queued, ringing, answered, hold, unhold, transferred, hangup, recording, agent"
 ALL_CAUSES = "normal, abandoned, no_answer, busy, rejected, failed, exit_key, exit_empty"
 
 
@@ -251,6 +281,37 @@ ALL_CAUSES = "normal, abandoned, no_answer, busy, rejected, failed, exit_key, ex
     ],
 )
 def test_malformed_payload_is_refused_naming_the_problem(body, message):
+    assert _refusal(body) == message
+
+
+_AGENT = {"event_id": "a-1", "type": "agent", "timestamp": "2026-11-23T09:00:00Z", "agent": "101"}
+
+
+def _agent_body(**changes) -> bytes:
+    event = {**_AGENT, "action": "login", **changes}
+    return json.dumps({k: v for k, v in event.items() if v is not _ABSENT}).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (_agent_body(action=_ABSENT), "action: missing"),
+        (
+            _agent_body(action="ready"),
+            "action: 'ready' is not one of login, logout, pause, available",
+        ),
+        (_agent_body(agent=_ABSENT), "agent: missing"),
+        (_agent_body(agent=""), "agent: must not be empty"),
+        (_agent_body(agent="1" * 101), "agent: longer than 100 characters"),
+        (_agent_body(event_id=_ABSENT), "event_id: missing"),
+        (_agent_body(timestamp="09:00"), "timestamp: not an ISO 8601 time with a zone"),
+        (_agent_body(reason="lunch"), "reason: only allowed with action pause"),
+        (_agent_body(action="pause", reason="l" * 101), "reason: longer than 100 characters"),
+        (_agent_body(call_id="c-1"), "call_id: not allowed with type agent"),
+        (_agent_body(cause="normal"), "cause: not allowed with type agent"),
+    ],
+)
+def test_malformed_agent_event_is_refused_naming_the_problem(body, message):
     assert _refusal(body) == message
 
 

@@ -56,6 +56,12 @@ async def test_the_ringing_agent_alone_gets_the_callers_card(setup, customer):
     boris = await connect(setup["boris"])
     stranger = await connect(setup["stranger"])
     await sync_to_async(call_event_apply)(connection=setup["connection"], event=ringing_at("101"))
+    state = await anna.receive_json_from(timeout=2)
+    assert (state["type"], state["state"]["state"], state["state"]["since"]) == (
+        "state",
+        "ringing",
+        "2026-11-23T09:00:00+00:00",
+    )
     message = await anna.receive_json_from(timeout=2)
     # Round-trip through JSON, as Redis would: nothing but JSON types may travel.
     assert json.loads(json.dumps(message)) == message
@@ -78,6 +84,8 @@ async def test_the_ringing_agent_alone_gets_the_callers_card(setup, customer):
 async def test_a_refreshed_page_gets_the_active_call_back(setup):
     await sync_to_async(call_event_apply)(connection=setup["connection"], event=ringing_at("101"))
     anna = await connect(setup["anna"])
+    state = await anna.receive_json_from(timeout=2)
+    assert (state["type"], state["state"]["state"]) == ("state", "ringing")
     message = await anna.receive_json_from(timeout=2)
     assert message["call"]["pbx_call_id"] == "c1"
     await anna.disconnect()

@@ -40,7 +40,8 @@ class Command(BaseCommand):
                     except Exception:
                         log.exception("periodic job %s failed", name)
                     else:
-                        self.stdout.write(f"{name}: {result}")
+                        if result:  # a job that found nothing to do stays quiet
+                            self.stdout.write(f"{name}: {result}")
             if once:
                 return
             time.sleep(max(0.5, min(due.values()) - time.monotonic()))

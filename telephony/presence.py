@@ -1,0 +1,324 @@
+"""Agent presence: each agent's state intervals, changed only through the functions here.
+
+An agent (one row per user and client company) has at most one open interval: its current state.
+Every change closes it and opens the next at the same instant, so that the intervals tile the
+agent's time with no gap and no overlap; occupancy (design.md) is read from them.
+
+The time of a change is the time of the PBX event that caused it, or the clock for the agent's
+own actions. A change dated before the current state began is ignored: a late or re-imported
+event never rewrites an agent's past. (The call log is re-derived exactly from all of a call's
+events; presence is a timeline and only moves forward.) An interval remembers the event that
+opened it, so a retried agent event changes nothing.
+
+Lock order, to rule out deadlocks between the webhook and the agent's own actions: the call row
+first (the apply service holds it), then the agent rows.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from contactcenter.tenancy.models import Company
+from contactcenter.tenancy.scoping import company_ids_for
+from telephony import realtime
+from telephony.models import (
+    Agent,
+    AgentState,
+    AgentStateInterval,
+    Call,
+    Extension,
+    PauseReason,
+)
+from telephony.pbx.events import AgentEvent, AgentEventKind, CallEvent, CallEventKind
+
+# When a call has no queue, wrap-up ends after this long unless the agent ends it sooner.
+DEFAULT_MAX_WRAP_UP_SECONDS = 120
+
+# The states agents choose themselves; the others follow the calls.
+SELF_SET_STATES = (AgentState.AVAILABLE, AgentState.PAUSED, AgentState.OFFLINE)
+CALL_STATES = (AgentState.RINGING, AgentState.ON_CALL)
+
+
+class PresenceError(ValueError):
+    """The change is not allowed now; the message says why, in the user's language."""
+
+
+def agent_current_state(agent: Agent) -> AgentStateInterval | None:
+    return (
+        AgentStateInterval.objects.filter(agent=agent, ended_at__isnull=True)
+        .select_related("pause_reason")
+        .first()
+    )
+
+
+def _lock(agent: Agent) -> None:
+    # The agent row serialises every change of its state: two writers cannot both see the
+    # same open interval and each open a successor.
+    Agent.objects.select_for_update().filter(pk=agent.pk).first()
+
+
+def _end_wrap_up(interval: AgentStateInterval, at: datetime) -> None:
+    """A finished wrap-up is the call's after-call work (AHT), when it was the answering agent's."""
+    Call.objects.filter(
+        pk=interval.call_id, agent_id=interval.agent_id, wrap_up_ended_at__isnull=True
+    ).update(
+        wrap_up_ended_at=at,
+        wrap_up_seconds=max(0, int((at - interval.started_at).total_seconds())),
+    )
+
+
+def _change(
+    agent: Agent,
+    state: str,
+    at: datetime,
+    *,
+    pause_reason: PauseReason | None = None,
+    call: Call | None = None,
+    event_id: str = "",
+) -> AgentStateInterval | None:
+    """Close the current interval at `at` and open `state`; None when nothing changed.
+
+    Runs inside the caller's transaction; locks the agent row.
+    """
+    _lock(agent)
+    if event_id and AgentStateInterval.objects.filter(agent=agent, event_id=event_id).exists():
+        return None
+    current = AgentStateInterval.objects.filter(agent=agent, ended_at__isnull=True).first()
+    reason_id = pause_reason.pk if pause_reason else None
+    call_id = call.pk if call else None
+    if current is not None:
+        if at < current.started_at:
+            return None
+        if (current.state, current.pause_reason_id, current.call_id) == (state, reason_id, call_id):
+            return None
+        current.ended_at = at
+        current.save(update_fields=["ended_at"])
+        if current.state == AgentState.WRAP_UP and current.call_id:
+            _end_wrap_up(current, at)
+    opened = AgentStateInterval.objects.create(
+        company_id=agent.company_id,
+        agent=agent,
+        state=state,
+        pause_reason=pause_reason,
+        call=call,
+        started_at=at,
+        event_id=event_id,
+    )
+    payload = realtime.state_payload(agent, opened)
+    transaction.on_commit(lambda: realtime.push_state(agent.pk, agent.company_id, payload))
+    return opened
+
+
+# --- calls --------------------------------------------------------------------------------------
+
+
+def call_presence_apply(*, call: Call, event: CallEvent) -> None:
+    """The states a call event puts agents in. Runs in the apply transaction, call row locked.
+
+    ACDs ring one agent at a time: a call ringing at another agent, or answered by one, sends
+    the agents it rang before back to available (a ring-no-answer). The hang-up of an answered
+    call starts its agent's wrap-up; a transfer starts the transferring agent's.
+    """
+    kind, at = event.kind, event.occurred_at
+    if kind not in (
+        CallEventKind.RINGING,
+        CallEventKind.ANSWERED,
+        CallEventKind.TRANSFERRED,
+        CallEventKind.HANGUP,
+    ):
+        return
+    named = _agent_with_extension(call.company_id, event.agent)
+    linked = list(
+        AgentStateInterval.objects.filter(call=call, ended_at__isnull=True).select_related("agent")
+    )
+    if kind in (CallEventKind.RINGING, CallEventKind.ANSWERED):
+        for interval in linked:
+            if interval.state == AgentState.RINGING and interval.agent_id != getattr(
+                named, "pk", None
+            ):
+                _change(interval.agent, AgentState.AVAILABLE, at, event_id=event.event_id)
+        if named is not None:
+            state = AgentState.RINGING if kind == CallEventKind.RINGING else AgentState.ON_CALL
+            _change(named, state, at, call=call, event_id=event.event_id)
+        return
+    if kind == CallEventKind.TRANSFERRED:
+        transferring = named or next(
+            (i.agent for i in linked if i.state == AgentState.ON_CALL), None
+        )
+        if transferring is not None:
+            _change(transferring, AgentState.WRAP_UP, at, call=call, event_id=event.event_id)
+        return
+    for interval in linked:  # hang-up
+        if interval.state == AgentState.ON_CALL:
+            _change(interval.agent, AgentState.WRAP_UP, at, call=call, event_id=event.event_id)
+        elif interval.state == AgentState.RINGING:
+            _change(interval.agent, AgentState.AVAILABLE, at, event_id=event.event_id)
+
+
+def _agent_with_extension(company_id: int, number: str) -> Agent | None:
+    if not number:
+        return None
+    extension = (
+        Extension.objects.filter(company_id=company_id, number=number)
+        .select_related("agent")
+        .first()
+    )
+    return extension.agent if extension else None
+
+
+# --- agent events from the PBX ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgentEventResult:
+    agents: int  # agent rows whose state the event addressed
+    changed: int  # of those, how many changed state
+
+
+def _pause_reason(company_id: int, text: str) -> PauseReason | None:
+    """The company's reason by code or label; one the PBX invents is added, so nothing is lost."""
+    text = text.strip()
+    if not text:
+        return None
+    code = slugify(text, allow_unicode=True)[:50] or "pause"
+    reasons = PauseReason.objects.filter(company_id=company_id)
+    found = reasons.filter(code=code).first() or reasons.filter(label__iexact=text).first()
+    if found is not None:
+        return found
+    reason, _created = PauseReason.objects.get_or_create(
+        company_id=company_id, code=code, defaults={"label": text[:100]}
+    )
+    return reason
+
+
+def agent_event_apply(*, companies: list[Company], event: AgentEvent) -> AgentEventResult:
+    """A PBX's word on an agent (login, logout, pause, available), for the agent rows with that
+    extension in these companies (one, unless a shared PBX serves several with one phone)."""
+    agents = list(
+        Agent.objects.filter(company__in=companies, extensions__number=event.agent).select_related(
+            "company"
+        )
+    )
+    changed = 0
+    for agent in agents:
+        with transaction.atomic():
+            changed += _agent_event_change(agent, event) is not None
+    return AgentEventResult(agents=len(agents), changed=changed)
+
+
+def _agent_event_change(agent: Agent, event: AgentEvent) -> AgentStateInterval | None:
+    at, event_id = event.occurred_at, event.event_id
+    current = AgentStateInterval.objects.filter(agent=agent, ended_at__isnull=True).first()
+    state = current.state if current else AgentState.OFFLINE
+    if event.kind == AgentEventKind.LOGGED_OUT:
+        return _change(agent, AgentState.OFFLINE, at, event_id=event_id)
+    if event.kind == AgentEventKind.PAUSED:
+        reason = _pause_reason(agent.company_id, event.reason)
+        return _change(agent, AgentState.PAUSED, at, pause_reason=reason, event_id=event_id)
+    if event.kind == AgentEventKind.LOGGED_IN and state != AgentState.OFFLINE:
+        return None  # logging in to one more queue changes nothing for an agent already working
+    if event.kind in (AgentEventKind.LOGGED_IN, AgentEventKind.UNPAUSED):
+        if state in CALL_STATES:
+            return None  # "ready" while talking: the call decides when the agent is free
+        return _change(agent, AgentState.AVAILABLE, at, event_id=event_id)
+    return None  # a ring-no-answer is told by the call's own events
+
+
+# --- the agent's own actions --------------------------------------------------------------------
+
+
+def agent_state_set(
+    *, user, state: str, pause_reason_code: str = "", now: datetime | None = None
+) -> list[AgentStateInterval]:
+    """The agent chooses available, paused (with a reason) or offline, for every client company
+    they take calls for: a person is in one state at a time. Leaving wrap-up ends it."""
+    if state not in SELF_SET_STATES:
+        raise PresenceError(_("Choose available, paused or offline."))
+    now = now or timezone.now()
+    agents = list(Agent.objects.filter(user=user, company_id__in=company_ids_for(user)))
+    if not agents:
+        raise PresenceError(_("You are not set up as an agent of any client company."))
+    reasons = {}
+    if state == AgentState.PAUSED:
+        if not pause_reason_code:
+            raise PresenceError(_("Choose a pause reason."))
+        reasons = {
+            r.company_id: r
+            for r in PauseReason.objects.filter(
+                company_id__in=[a.company_id for a in agents], code=pause_reason_code
+            )
+        }
+        if not reasons:
+            raise PresenceError(_("Unknown pause reason."))
+    opened = []
+    with transaction.atomic():
+        current = {
+            i.agent_id: i
+            for i in AgentStateInterval.objects.filter(agent__in=agents, ended_at__isnull=True)
+        }
+        # The call rows first (see the module's lock order), then the agents.
+        call_ids = sorted(i.call_id for i in current.values() if i.call_id)
+        list(Call.objects.select_for_update().filter(pk__in=call_ids).values_list("pk"))
+        for agent in agents:
+            _lock(agent)
+        current = {
+            i.agent_id: i
+            for i in AgentStateInterval.objects.filter(agent__in=agents, ended_at__isnull=True)
+        }
+        if any(i.state in CALL_STATES for i in current.values()):
+            raise PresenceError(_("You are on a call: your state follows the call until it ends."))
+        for agent in agents:
+            interval = _change(agent, state, now, pause_reason=reasons.get(agent.company_id))
+            if interval is not None:
+                opened.append(interval)
+    return opened
+
+
+def wrap_up_finish(*, call: Call, user, now: datetime | None = None) -> bool:
+    """The user submitted the call's wrap-up: if they are still wrapping it up, they are done
+    and available. False when they had no wrap-up of this call going on."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        Call.objects.select_for_update().filter(pk=call.pk).first()
+        interval = (
+            AgentStateInterval.objects.filter(
+                call=call, agent__user=user, state=AgentState.WRAP_UP, ended_at__isnull=True
+            )
+            .select_related("agent")
+            .first()
+        )
+        if interval is None:
+            return False
+        return (
+            _change(interval.agent, AgentState.AVAILABLE, max(now, interval.started_at)) is not None
+        )
+
+
+def wrap_ups_expire(*, now: datetime | None = None) -> int:
+    """End every wrap-up that has run past its queue's maximum, at the exact moment it ran out
+    (not when this job happened to run). Idempotent; returns how many it ended."""
+    now = now or timezone.now()
+    ended = 0
+    open_wrap_ups = AgentStateInterval.objects.filter(
+        state=AgentState.WRAP_UP, ended_at__isnull=True
+    ).select_related("agent", "call__queue")
+    for interval in open_wrap_ups:
+        queue = interval.call.queue if interval.call_id else None
+        limit = queue.max_wrap_up_seconds if queue else DEFAULT_MAX_WRAP_UP_SECONDS
+        due = interval.started_at + timedelta(seconds=limit)
+        if due > now:
+            continue
+        with transaction.atomic():
+            if interval.call_id:
+                Call.objects.select_for_update().filter(pk=interval.call_id).first()
+            _lock(interval.agent)
+            still_open = AgentStateInterval.objects.filter(
+                pk=interval.pk, ended_at__isnull=True
+            ).exists()
+            if still_open:
+                ended += _change(interval.agent, AgentState.AVAILABLE, due) is not None
+    return ended
