@@ -116,7 +116,9 @@ def _change(
 # --- calls --------------------------------------------------------------------------------------
 
 
-def call_presence_apply(*, call: Call, event: CallEvent) -> None:
+def call_presence_apply(
+    *, call: Call, event: CallEvent, known_agents: dict[str, Agent] | None = None
+) -> None:
     """The states a call event puts agents in. Runs in the apply transaction, call row locked.
 
     ACDs ring one agent at a time: a call ringing at another agent, or answered by one, sends
@@ -131,7 +133,12 @@ def call_presence_apply(*, call: Call, event: CallEvent) -> None:
         CallEventKind.HANGUP,
     ):
         return
-    named = _agent_with_extension(call.company_id, event.agent)
+    known_agents = known_agents or {}
+    named = (
+        known_agents[event.agent]
+        if event.agent in known_agents
+        else _agent_with_extension(call.company_id, event.agent)
+    )
     linked = list(
         AgentStateInterval.objects.filter(call=call, ended_at__isnull=True).select_related("agent")
     )

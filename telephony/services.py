@@ -12,6 +12,7 @@ from crm.selectors import customers_by_phone
 from telephony import presence, realtime
 from telephony.derive import derive_call, hold_spans
 from telephony.models import (
+    Agent,
     Call,
     CallEventRecord,
     DidRoute,
@@ -84,7 +85,9 @@ class Applied:
 def _locked_call(connection: PbxConnection, company: Company, event: CallEvent) -> Call:
     calls = Call.objects.select_for_update()
     try:
-        return calls.get(connection=connection, pbx_call_id=event.call_id)
+        call = calls.get(connection=connection, pbx_call_id=event.call_id)
+        call.company = company  # the same row: company_for_event read it already
+        return call
     except Call.DoesNotExist:
         pass
     try:
@@ -100,7 +103,8 @@ def _locked_call(connection: PbxConnection, company: Company, event: CallEvent) 
         return calls.get(connection=connection, pbx_call_id=event.call_id)
 
 
-def _apply_facts(call: Call, events: list[CallEvent]) -> None:
+def _apply_facts(call: Call, events: list[CallEvent]) -> dict[str, Agent]:
+    """Re-derive the call from its events; returns the agent it found by extension number."""
     company = call.company
     queue_code = next((e.queue for e in reversed(events) if e.kind == CallEventKind.QUEUED), "")
     queue = (
@@ -134,9 +138,12 @@ def _apply_facts(call: Call, events: list[CallEvent]) -> None:
     if caller_e164 != matched_before:
         call.customers.set(customers_by_phone(company, caller_e164) if caller_e164 else [])
     _store_hold_spans(call, events)
+    return {facts.agent: extension.agent} if extension else {}
 
 
 def _store_hold_spans(call: Call, events: list[CallEvent]) -> None:
+    if not any(e.kind in (CallEventKind.HOLD, CallEventKind.UNHOLD) for e in events):
+        return  # spans only ever come from hold events: there is nothing to replace
     call.hold_spans.all().delete()
     HoldSpan.objects.bulk_create(
         HoldSpan(call=call, started_at=start, ended_at=stop)
@@ -167,8 +174,8 @@ def call_event_apply(
             request=request,
         )
         events = [event_from_json(data) for data in call.events.values_list("data", flat=True)]
-        _apply_facts(call, events)
-        presence.call_presence_apply(call=call, event=event)
+        known_agents = _apply_facts(call, events)
+        presence.call_presence_apply(call=call, event=event, known_agents=known_agents)
         agent_id, company_id = call.agent_id, call.company_id
         payload = realtime.call_payload(call) if agent_id is not None else None
         live = realtime.live_call_payload(call)
