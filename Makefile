@@ -23,19 +23,32 @@ demo: migrate
 	$(PY) manage.py seed_demo
 
 # The newcomer's command: install, migrate, load demo data and serve on http://127.0.0.1:$(PORT)/
-# with the periodic jobs (SLA breaches) running beside the server; Ctrl-C stops both.
+# with the periodic jobs (SLA breaches) and a simulated PBX (calls to the demo agents, once the
+# server answers) running beside the server; Ctrl-C stops all three.
 run: demo
 	@echo "Open http://127.0.0.1:$(PORT)/ and log in with a demo user from README.md."
 	DJANGO_DEBUG=1 $(PY) manage.py embedded_beat & beat=$$!; \
-	trap 'kill $$beat 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py simulate_pbx --url http://127.0.0.1:$(PORT) --rate 2 --speed 4 & sim=$$!; \
+	trap 'kill $$beat $$sim 2>/dev/null' EXIT INT TERM; \
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# The browser tests drive the system's Chromium (Debian's package); Playwright's own download
+# is not used. As root with apt-get it is installed here; otherwise say how.
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "The browser tests need Chromium at $(CHROMIUM): sudo apt-get install -y chromium" \
+			"(or set CHROMIUM=/path/to/chromium)"; exit 1; \
+	fi
 
 # The test command CI runs (on PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set).
 # Tasks run eagerly in tests: there is no worker, even when REDIS_URL names a real broker.
-test: install
+test: install $(CHROMIUM)
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
-	CELERY_TASK_ALWAYS_EAGER=1 $(VENV)/bin/pytest
+	CELERY_TASK_ALWAYS_EAGER=1 CHROMIUM=$(CHROMIUM) $(VENV)/bin/pytest
 
 lint: install
 	$(VENV)/bin/ruff check .

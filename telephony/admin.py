@@ -19,6 +19,7 @@ from telephony.models import (
     PauseReason,
     PbxConnection,
     Queue,
+    RecordingPlay,
 )
 
 
@@ -165,4 +166,24 @@ class InboundRequestAdmin(ScopedModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RecordingPlay)
+class RecordingPlayAdmin(TenantAdmin):
+    """The recordings' audit trail: written only by playing a recording, never edited."""
+
+    list_display = ("played_at", "company", "call", "user", "remote_addr")
+    list_select_related = ("company", "call", "user")
+    search_fields = ("call__pbx_call_id", "user__username", "remote_addr")
+    date_hierarchy = "played_at"
+    readonly_fields = ("company", "call", "user", "played_at", "remote_addr")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -1,6 +1,9 @@
 """Reads for the agent's workspace and the supervisors' live view: current states, active calls."""
 
+from datetime import timedelta
+
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from contactcenter.tenancy.scoping import company_ids_for
 from telephony import realtime
@@ -28,9 +31,23 @@ def agent_list_for_user(user) -> list[Agent]:
     )
 
 
+# A call whose hang-up never reached us (a PBX restart, a queue_log cut short) is not shown as
+# live for ever: after this long it is a stale record, not a call.
+STALE_AFTER = timedelta(hours=12)
+
+
+def active_calls() -> QuerySet[Call]:
+    """Calls not yet ended: waiting, ringing or talking (an answered call keeps the outcome
+    "answered" while the parties talk; only the hang-up sets ended_at)."""
+    return Call.objects.filter(
+        ended_at__isnull=True, offered_at__gte=timezone.now() - STALE_AFTER
+    ).order_by("offered_at")
+
+
 def active_calls_of_agents(agent_ids: list[int]) -> QuerySet[Call]:
     return (
-        Call.objects.filter(agent_id__in=agent_ids, outcome=Call.Outcome.IN_PROGRESS)
+        active_calls()
+        .filter(agent_id__in=agent_ids)
         .select_related("company", "queue")
         .prefetch_related("customers")
         .order_by("offered_at")
@@ -45,11 +62,7 @@ def live_snapshot(company_ids: list[int]) -> dict:
         .prefetch_related("extensions")
         .order_by("company__name", "user__first_name", "user__last_name", "pk")
     )
-    calls = (
-        Call.objects.filter(company_id__in=company_ids, outcome=Call.Outcome.IN_PROGRESS)
-        .select_related("company", "queue")
-        .order_by("offered_at")
-    )
+    calls = active_calls().filter(company_id__in=company_ids).select_related("company", "queue")
     return {
         "agents": [
             {

@@ -23,6 +23,7 @@ from telephony.models import (
     Queue,
 )
 from telephony.pbx.events import CallEvent, CallEventKind, Direction, HangupCause, PayloadError
+from telephony.routing import did_route_find
 
 _ENUMS = {"kind": CallEventKind, "direction": Direction, "cause": HangupCause}
 
@@ -55,10 +56,9 @@ def company_for_event(connection: PbxConnection, event: CallEvent) -> Company:
     )
     if existing is not None:
         return existing.company
-    routes = DidRoute.objects.filter(connection=connection).select_related("company")
-    for route in routes:
-        if event.did and lookup_key(event.did, route.company.default_country) == route.did:
-            return route.company
+    route = did_route_find(connection=connection, did=event.did)
+    if route is not None:
+        return route.company
     raise PayloadError(
         _("did: %(did)s is not routed to any client company on this connection")
         % {"did": event.did or "-"}

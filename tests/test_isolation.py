@@ -17,6 +17,7 @@ from contactcenter.tenancy.models import Membership, Role
 from crm.models import CustomerImport, CustomerNote, TicketComment
 from crm.services.customers import customer_note_add
 from crm.services.tickets import ticket_comment_add
+from telephony.models import Agent, Call, PbxConnection
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,23 @@ OBJECT_CASES = [
     Case("api-customer-import-detail", "get", "/api/customers/import/{import}/"),
     Case("api-customer-import", "post", "/api/customers/import/", {"company": "{company}"}),
     Case("api-customer-export", "get", "/api/customers/export/?format=csv&company={company}"),
+    Case("telephony:call_list", "get", "/telephony/calls/?company={company}"),
+    Case("telephony:call_detail", "get", "/telephony/calls/{call}/"),
+    Case("telephony:call_recording", "get", "/telephony/calls/{call}/recording/"),
+    Case("telephony:call_card", "get", "/telephony/calls/{call}/card/"),
+    Case(
+        "telephony:call_wrap_up",
+        "post",
+        "/telephony/calls/{call}/wrap-up/",
+        {"ticket_action": "none", "notes": "Hacked"},
+    ),
+    Case(
+        "telephony:queue_log_upload",
+        "post",
+        "/telephony/queue-log/import/",
+        {"company": "{company}"},
+    ),
+    Case("telephony:live", "get", "/telephony/live/?company={company}"),
 ]
 
 # Writes that name the company in the body: a validation error that reads the same for a
@@ -156,6 +174,31 @@ PAGE_CASES = {
         "/api/customers/import/{import}/",
         {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 403, Role.ADMIN: 200},
     ),
+    "telephony:call_list": ("/telephony/calls/", dict.fromkeys(ROLES, 200)),
+    # The member agent did not handle the world's call: only the agent who did may see it.
+    "telephony:call_detail": (
+        "/telephony/calls/{call}/",
+        {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
+    ),
+    "telephony:call_recording": (
+        "/telephony/calls/{call}/recording/",
+        {Role.AGENT: 403, Role.SUPERVISOR: 302, Role.CLIENT_MANAGER: 302, Role.ADMIN: 302},
+    ),
+    # The call's agent, supervisors and administrators work a call; a colleague does not.
+    "telephony:call_card": (
+        "/telephony/calls/{call}/card/",
+        {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 403, Role.ADMIN: 200},
+    ),
+    # For users with an agent row; the members here have none (tests/telephony/test_workspace.py).
+    "telephony:workspace": ("/telephony/workspace/", dict.fromkeys(ROLES, 403)),
+    "telephony:queue_log_upload": (
+        "/telephony/queue-log/import/",
+        {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 403, Role.ADMIN: 200},
+    ),
+    "telephony:live": (
+        "/telephony/live/",
+        {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
+    ),
 }
 
 # URLs that hold no tenant data, or that only accept writes covered by OBJECT_CASES.
@@ -169,6 +212,11 @@ NOT_TENANT_DATA = {
     # Authenticated by the connection's secret key and signature, never by a user: the key
     # decides the client company (tests/telephony/test_webhooks.py).
     "telephony:webhook",
+    # The same: the key decides the company whose agents may be named (test_routing.py).
+    "telephony:route",
+    # Sets the requesting user's own agent state, never one named in the request
+    # (tests/telephony/test_workspace.py: an outsider's post changes no agent of the company).
+    "telephony:workspace_state",
 }
 
 
@@ -200,19 +248,30 @@ def world(company, customer, ticket, agent, outsider):
         state=CustomerImport.State.DONE,
         created_by=agent,
     )
+    call = Call.objects.create(
+        company=company,
+        connection=PbxConnection.objects.create(name="Bank PBX", company=company, format="native"),
+        pbx_call_id="world-call",
+        caller="+79161234567",
+        caller_e164="+79161234567",
+        agent=Agent.objects.create(company=company, user=agent),
+        outcome=Call.Outcome.ANSWERED,
+        recording_url="https://pbx.example.com/recordings/world-call.wav",
+    )
     return {
         "customer": customer.pk,
         "ticket": ticket.pk,
         "import": upload.pk,
         "company": company.slug,
         "outsider": outsider.pk,
+        "call": call.pk,
     }
 
 
 def snapshot() -> dict:
     """Every row of every table of ours, to prove a refused request changed nothing."""
     tables = {}
-    for label in ("tenancy", "crm", "auth", "authtoken"):
+    for label in ("tenancy", "crm", "auth", "authtoken", "telephony"):
         for model in apps.get_app_config(label).get_models():
             tables[model._meta.label] = sorted(
                 map(repr, model.objects.order_by("pk").values()), key=str
@@ -256,6 +315,7 @@ def test_a_foreign_object_answers_like_a_missing_one(client, world, outsider, ca
         "customer": 999_999,
         "ticket": 999_999,
         "import": 999_999,
+        "call": 999_999,
         "company": "no-such-company",
     }
     missing = send(client, case, missing_world)
@@ -280,6 +340,8 @@ def test_outsider_lists_show_nothing_of_the_company(client, world, outsider):
         assert "Petrov" not in page and "Card blocked" not in page and "leads.csv" not in page
     for path in ("/api/customers/", "/api/tickets/", "/api/companies/"):
         assert "bank" not in client.get(path).content.decode().lower()
+    calls = client.get("/telephony/calls/").content.decode()
+    assert f"/telephony/calls/{world['call']}/" not in calls and "No calls found." in calls
     export = b"".join(client.get("/customers/export/?format=csv").streaming_content)
     assert b"Petrov" not in export
 

@@ -22,7 +22,9 @@ from contactcenter.demo.catalogue import (
     USERS,
     DemoCompany,
     DemoTicket,
+    DemoUser,
 )
+from contactcenter.demo.telephony import PHONE_AGENTS, seed_telephony
 from contactcenter.tenancy.models import Company, Membership, Skill, Team, UserPreference
 from crm.models import (
     BusinessHours,
@@ -116,14 +118,16 @@ def _company(spec: DemoCompany, summary: DemoSummary) -> Company:
     return company
 
 
-def _users(companies: dict[str, Company], summary: DemoSummary) -> dict[str, object]:
+def _users(
+    companies: dict[str, Company], summary: DemoSummary, specs: tuple[DemoUser, ...]
+) -> dict[str, object]:
     User = get_user_model()
     # One hash for all: PBKDF2 takes a noticeable fraction of a second per call, and users
     # sharing a hash need a single check on a rerun.
     hashed: str | None = None
     verified: set[str] = set()
     users = {}
-    for spec in USERS:
+    for spec in specs:
         user = User.objects.filter(username=spec.username).first()
         if user is None:
             hashed = hashed or make_password(DEMO_PASSWORD)
@@ -241,9 +245,10 @@ def seed_demo(*, now: datetime | None = None) -> DemoSummary:
     summary = DemoSummary()
     with transaction.atomic():
         companies = {spec.slug: _company(spec, summary) for spec in COMPANIES}
-        users = _users(companies, summary)
+        users = _users(companies, summary, USERS + PHONE_AGENTS)
         for slug, company in companies.items():
             customers = _customers(company, users, summary)
+            seed_telephony(company, users, summary)
             existing = set(
                 Ticket.objects.for_tenant(company)
                 .filter(subject__in=[t.subject for t in TICKETS[slug]])

@@ -14,8 +14,15 @@ from contactcenter.tenancy.scoping import (
     require_role,
 )
 from crm import selectors
-from crm.forms import CompanyChoiceForm, CustomerForm, NoteForm, add_service_errors, phone_formset
-from crm.models import Customer, CustomFieldDefinition
+from crm.forms import (
+    CompanyChoiceForm,
+    CustomerForm,
+    NoteForm,
+    PhoneFormSet,
+    add_service_errors,
+    phone_formset,
+)
+from crm.models import Customer, CustomerPhone, CustomFieldDefinition
 from crm.services import customers as customer_services
 from crm.tables import CustomerTable, CustomerTicketTable
 from crm.views.common import can_write, get_for_read, get_for_write, paginate
@@ -88,6 +95,14 @@ def customer_create(request):
     data = request.POST if request.method == "POST" else None
     form = CustomerForm(data, company=company)
     phones = phone_formset(data, company)
+    prefill = request.GET.get("phone", "").strip()[:50]
+    if data is None and prefill:
+        # From an unknown caller's card: the number the customer called from.
+        phones = PhoneFormSet(
+            initial=[{"raw": prefill, "kind": CustomerPhone.Kind.MOBILE}],
+            company=company,
+            prefix="phones",
+        )
     if data is not None:
         customer = _save_customer(
             request,

@@ -16,6 +16,7 @@ from contactcenter.demo import (
     seed_bulk,
     seed_demo,
 )
+from contactcenter.demo.telephony import PHONE_AGENT_USERNAMES, connection_key
 from contactcenter.tenancy.models import Company, Role
 
 
@@ -24,7 +25,7 @@ def foreign_data() -> list[str]:
     found = []
     users = (
         get_user_model()
-        .objects.exclude(username__in=[u.username for u in USERS])
+        .objects.exclude(username__in=[u.username for u in USERS] + list(PHONE_AGENT_USERNAMES))
         .order_by("username")
         .values_list("username", flat=True)[:5]
     )
@@ -114,6 +115,15 @@ class Command(BaseCommand):
         self.stdout.write(f"{'username':<{width}}  {'password':<{len(DEMO_PASSWORD)}}  roles")
         for spec in USERS:
             self.stdout.write(f"{spec.username:<{width}}  {DEMO_PASSWORD}  {roles_text(spec)}")
+        by_company: dict[str, list[str]] = {}
+        for username in PHONE_AGENT_USERNAMES:
+            by_company.setdefault(username.split("_")[0], []).append(username)
+        ranges = ", ".join(f"{names[0]}..{names[-1]}" for names in by_company.values())
+        self.stdout.write(
+            f"and {len(PHONE_AGENT_USERNAMES)} phone agents for the PBX simulator ({ranges}), "
+            f"same password; PBX connection keys "
+            f"{', '.join(connection_key(slug) for slug in DEMO_SLUGS)}."
+        )
         self.stdout.write("")
         self.stdout.write(
             self.style.WARNING(
