@@ -119,10 +119,10 @@
     return tr;
   }
 
-  // Still going on: an answered call keeps the outcome "answered" until its hang-up sets
-  // ended_at (the rule of telephony.live.live_snapshot).
+  // Still going on until the hang-up sets ended_at (an answered call keeps the outcome
+  // "answered" while the parties talk): the rule of telephony.live.active_calls.
   function active(call) {
-    return !call.ended_at && (call.outcome === "in_progress" || call.outcome === "answered");
+    return !call.ended_at;
   }
 
   // The same rule as telephony/live_views.call_state.

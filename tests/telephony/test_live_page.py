@@ -31,6 +31,9 @@ NOW = T0 + timedelta(seconds=65)
 
 @pytest.fixture(autouse=True)
 def _frozen_now(monkeypatch):
+    """The page's clock, and the one telephony.live reads to leave stale calls out, stand at
+    NOW: the calls of T0 stay live whatever day the tests run."""
+    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
     monkeypatch.setattr("telephony.live_views.now", lambda: NOW)
 
 
@@ -67,7 +70,7 @@ def call_of(company, pbx_call_id, **fields):
 @pytest.fixture
 def floor(company, other_company, agent):
     """Anna rings at 12:00 Moscow with a queued call; Boris talks on another; Carla of the shop
-    is paused for lunch; one call has ended."""
+    is paused for lunch; one call has ended and one is stale."""
     cards = Queue.objects.create(company=company, name="Cards", code="cards")
     anna = agent_of(company, agent, "101", "102")
     boris = agent_of(company, make_user("boris", company, Role.AGENT, first_name="Boris"), "103")
@@ -99,6 +102,8 @@ def floor(company, other_company, agent):
         answered_at=T0 - timedelta(minutes=59),
         ended_at=T0 - timedelta(minutes=50),
     )
+    # Its hang-up never came: after twelve hours it is a stale record, not a live call.
+    call_of(company, "stale", caller="+79160000013", offered_at=T0 - timedelta(hours=13))
     return {
         "anna": anna,
         "boris": boris,
