@@ -10,6 +10,7 @@ after every response anyway, as they do behind the reverse proxy.
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -148,12 +149,18 @@ class Server:
     workers: int
     command: list[str] = field(default_factory=list)
 
-    def log_tail(self, lines: int = 40) -> str:
-        """The last lines of the server's log that say more than routine INFO."""
+    def log_tail(self, lines: int = 15) -> str:
+        """The exceptions in the server's log, counted, and its last lines beyond routine INFO."""
         try:
             text = self.log_path.read_text(errors="replace")
         except OSError:
             return ""
+        errors: dict[str, int] = {}
+        for line in text.splitlines():
+            # The last line of a traceback: "package.module.SomeError: message".
+            if re.match(r"[A-Za-z_][\w.]*(Error|Exception|Exit)\b", line):
+                errors[line[:160]] = errors.get(line[:160], 0) + 1
+        summary = [f"{n:>6} x {line}" for line, n in sorted(errors.items(), key=lambda e: -e[1])]
         kept = [
             line
             for line in text.splitlines()
@@ -164,7 +171,7 @@ class Server:
                 or "/telephony/webhooks/ready/" in line
             )
         ]
-        return "\n".join(kept[-lines:])
+        return "\n".join(["exceptions logged:", *summary[:10], "last lines:", *kept[-lines:]])
 
     def stop(self) -> None:
         if self.process.poll() is not None:

@@ -7,7 +7,7 @@ company, between showing the call (or its recording) and answering 403.
 
 from contactcenter.tenancy.models import MANAGE_ROLES, Role
 from contactcenter.tenancy.scoping import role_in
-from telephony.models import Call
+from telephony.models import AgentStateInterval, Call
 
 # Roles that see every call of their companies; an agent sees only the calls they handled.
 CALL_LOG_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.CLIENT_MANAGER})
@@ -18,8 +18,11 @@ RECORDING_AUDIT_ROLES = MANAGE_ROLES
 
 
 def handled_by(call: Call, user) -> bool:
-    """The user is the agent the call was answered by (or last rang at)."""
-    return call.agent_id is not None and call.agent.user_id == user.pk
+    """The user is the agent the call was answered by (or last rang at), or took part in it
+    otherwise: it rang at them, or was transferred to them."""
+    if call.agent_id is not None and call.agent.user_id == user.pk:
+        return True
+    return AgentStateInterval.objects.filter(call=call, agent__user=user).exists()
 
 
 def can_view_call(user, call: Call) -> bool:

@@ -118,21 +118,16 @@ def _change(
 
 def call_presence_apply(
     *, call: Call, event: CallEvent, known_agents: dict[str, Agent] | None = None
-) -> None:
-    """The states a call event puts agents in. Runs in the apply transaction, call row locked.
+) -> set[int]:
+    """The states a call event puts agents in; returns the agents the call concerns now (the
+    one the event names, and those ringing, talking or wrapping up on it), who get its card.
+    Runs in the apply transaction, call row locked.
 
     ACDs ring one agent at a time: a call ringing at another agent, or answered by one, sends
     the agents it rang before back to available (a ring-no-answer). The hang-up of an answered
     call starts its agent's wrap-up; a transfer starts the transferring agent's.
     """
     kind, at = event.kind, event.occurred_at
-    if kind not in (
-        CallEventKind.RINGING,
-        CallEventKind.ANSWERED,
-        CallEventKind.TRANSFERRED,
-        CallEventKind.HANGUP,
-    ):
-        return
     known_agents = known_agents or {}
     named = (
         known_agents[event.agent]
@@ -142,6 +137,7 @@ def call_presence_apply(
     linked = list(
         AgentStateInterval.objects.filter(call=call, ended_at__isnull=True).select_related("agent")
     )
+    concerned = {i.agent_id for i in linked} | ({named.pk} if named else set())
     if kind in (CallEventKind.RINGING, CallEventKind.ANSWERED):
         for interval in linked:
             if interval.state == AgentState.RINGING and interval.agent_id != getattr(
@@ -151,19 +147,19 @@ def call_presence_apply(
         if named is not None:
             state = AgentState.RINGING if kind == CallEventKind.RINGING else AgentState.ON_CALL
             _change(named, state, at, call=call, event_id=event.event_id)
-        return
-    if kind == CallEventKind.TRANSFERRED:
+    elif kind == CallEventKind.TRANSFERRED:
         transferring = named or next(
             (i.agent for i in linked if i.state == AgentState.ON_CALL), None
         )
         if transferring is not None:
             _change(transferring, AgentState.WRAP_UP, at, call=call, event_id=event.event_id)
-        return
-    for interval in linked:  # hang-up
-        if interval.state == AgentState.ON_CALL:
-            _change(interval.agent, AgentState.WRAP_UP, at, call=call, event_id=event.event_id)
-        elif interval.state == AgentState.RINGING:
-            _change(interval.agent, AgentState.AVAILABLE, at, event_id=event.event_id)
+    elif kind == CallEventKind.HANGUP:
+        for interval in linked:
+            if interval.state == AgentState.ON_CALL:
+                _change(interval.agent, AgentState.WRAP_UP, at, call=call, event_id=event.event_id)
+            elif interval.state == AgentState.RINGING:
+                _change(interval.agent, AgentState.AVAILABLE, at, event_id=event.event_id)
+    return concerned
 
 
 def _agent_with_extension(company_id: int, number: str) -> Agent | None:

@@ -89,12 +89,13 @@ def _send(groups_messages: list[tuple[str, dict]], what: str) -> None:
         log.warning("%s skipped: channel layer unavailable", what)
 
 
-def push_call(agent_id: int | None, company_id: int, payload: dict, live: dict) -> None:
-    """The screen-pop to the agent whose extension rings, then the supervisors' live line."""
-    messages = [(live_group(company_id), {"type": "live.call", "call": live})]
-    if agent_id is not None:
-        messages.insert(0, (agent_group(agent_id), {"type": "call.update", "call": payload}))
-    _send(messages, f"screen-pop for agent {agent_id}")
+def push_call(agent_ids: list[int], company_id: int, payload: dict | None, live: dict) -> None:
+    """The screen-pop to the agents the call is at, then the supervisors' live line."""
+    messages = [
+        (agent_group(agent_id), {"type": "call.update", "call": payload}) for agent_id in agent_ids
+    ]
+    messages.append((live_group(company_id), {"type": "live.call", "call": live}))
+    _send(messages, f"screen-pop for agents {', '.join(map(str, agent_ids)) or '-'}")
 
 
 def push_state(agent_id: int, company_id: int, payload: dict) -> None:

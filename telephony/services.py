@@ -175,9 +175,11 @@ def call_event_apply(
         )
         events = [event_from_json(data) for data in call.events.values_list("data", flat=True)]
         known_agents = _apply_facts(call, events)
-        presence.call_presence_apply(call=call, event=event, known_agents=known_agents)
-        agent_id, company_id = call.agent_id, call.company_id
-        payload = realtime.call_payload(call) if agent_id is not None else None
-        live = realtime.live_call_payload(call)
-        transaction.on_commit(lambda: realtime.push_call(agent_id, company_id, payload, live))
+        concerned = presence.call_presence_apply(call=call, event=event, known_agents=known_agents)
+        # The card goes to the agents whose phones the call is at (after a transfer, the second
+        # agent too), and to the agent who answered it.
+        agent_ids = sorted(concerned | ({call.agent_id} if call.agent_id else set()))
+        payload = realtime.call_payload(call) if agent_ids else None
+        live, company_id = realtime.live_call_payload(call), call.company_id
+        transaction.on_commit(lambda: realtime.push_call(agent_ids, company_id, payload, live))
     return Applied(call=call, duplicate=False)

@@ -99,9 +99,7 @@ def test_the_ringing_agent_alone_sees_the_callers_card_live(asgi_server, new_pag
         assert [f for f in frames if "call-1" in f or "Petrov" in f] == []
 
 
-def test_the_workspace_reconnects_by_itself_and_gets_the_next_call(
-    asgi_server, new_page, phones
-):
+def test_the_workspace_reconnects_by_itself_and_gets_the_next_call(asgi_server, new_page, phones):
     connection, people = phones
     anna, _ = open_workspace(new_page, asgi_server, people["anna"])
     asgi_server.stop()

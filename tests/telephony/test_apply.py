@@ -172,7 +172,7 @@ def test_with_the_channel_layer_down_the_event_still_applies(
     assert len(callbacks) == 2  # the agent's new state, then the screen-pop
     assert Call.objects.get().pk == applied.call.pk
     assert AgentStateInterval.objects.get().state == AgentState.RINGING
-    assert f"screen-pop for agent {agent_101.pk} skipped: channel layer unavailable" in caplog.text
+    assert f"screen-pop for agents {agent_101.pk} skipped: channel layer unavailable" in caplog.text
     assert f"state of agent {agent_101.pk} skipped: channel layer unavailable" in caplog.text
 
 
@@ -188,9 +188,9 @@ def test_the_push_goes_after_commit_to_the_ringing_agent_only(
         with django_capture_on_commit_callbacks(execute=True):
             call_event_apply(connection=connection, event=ev(1, K.QUEUED, 0, queue="cards"))
         # Nobody's phone rings yet: only the supervisors' live view hears of the call.
-        (agent_id, company_id, payload, live), _ = push.call_args
-        assert (agent_id, company_id, payload, live["outcome"]) == (
-            None,
+        (agent_ids, company_id, payload, live), _ = push.call_args
+        assert (agent_ids, company_id, payload, live["outcome"]) == (
+            [],
             connection.company_id,
             None,
             "in_progress",
@@ -200,9 +200,9 @@ def test_the_push_goes_after_commit_to_the_ringing_agent_only(
         assert push.call_count == 1  # not before commit
         assert len(ringing) == 2  # the agent's state, then the call
         ringing[1]()
-    (agent_id, company_id, payload, live), _ = push.call_args
-    assert (agent_id, payload["pbx_call_id"], payload["outcome"], live["agent_id"]) == (
-        agent_101.pk,
+    (agent_ids, company_id, payload, live), _ = push.call_args
+    assert (agent_ids, payload["pbx_call_id"], payload["outcome"], live["agent_id"]) == (
+        [agent_101.pk],
         "c1",
         "in_progress",
         agent_101.pk,
@@ -223,3 +223,31 @@ def test_on_a_shared_pbx_later_events_follow_the_calls_company(company, other_co
     call = Call.objects.get()
     assert (call.company, call.outcome, call.talk_seconds) == (other_company, Outcome.ANSWERED, 60)
     assert set(CallEventRecord.objects.values_list("company_id", flat=True)) == {other_company.pk}
+
+
+def test_after_a_transfer_the_card_goes_to_the_agent_it_rings_next(
+    company, connection, agent_101, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    from contactcenter.tenancy.models import Role
+    from tests.conftest import make_user
+
+    boris = Agent.objects.create(company=company, user=make_user("boris", company, Role.AGENT))
+    Extension.objects.create(company=company, agent=boris, number="102")
+    first = [
+        ev(1, K.RINGING, 0, agent="101"),
+        ev(2, K.ANSWERED, 5, agent="101"),
+        ev(3, K.TRANSFERRED, 60, agent="101", transfer_to="102"),
+    ]
+    for event in first:
+        call_event_apply(connection=connection, event=event)
+    with (
+        mock.patch("telephony.realtime.push_call") as push,
+        mock.patch("telephony.realtime.push_state"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        call_event_apply(connection=connection, event=ev(4, K.RINGING, 62, agent="102"))
+    (agent_ids, _, payload, _), _ = push.call_args
+    # Anna answered first and stays the call's agent, wrapping up; Boris's phone rings now.
+    assert (agent_ids, payload["pbx_call_id"]) == (sorted([agent_101.pk, boris.pk]), "c1")
