@@ -14,6 +14,22 @@ from django.utils.translation import gettext_lazy as _
 from contactcenter.tenancy.models import Company, Skill, Team, TenantModel
 from telephony.pbx.events import CallEventKind, Direction
 
+DIRECTION_CHOICES = [
+    (Direction.INBOUND.value, _("Inbound")),
+    (Direction.OUTBOUND.value, _("Outbound")),
+    (Direction.INTERNAL.value, _("Internal")),
+]
+EVENT_KIND_CHOICES = [
+    (CallEventKind.QUEUED.value, _("Queued")),
+    (CallEventKind.RINGING.value, _("Ringing")),
+    (CallEventKind.ANSWERED.value, _("Answered")),
+    (CallEventKind.HOLD.value, _("On hold")),
+    (CallEventKind.UNHOLD.value, _("Off hold")),
+    (CallEventKind.TRANSFERRED.value, _("Transferred")),
+    (CallEventKind.HANGUP.value, _("Hung up")),
+    (CallEventKind.RECORDING.value, _("Recording ready")),
+]
+
 
 def new_connection_key() -> str:
     return secrets.token_urlsafe(24)
@@ -240,7 +256,7 @@ class Call(TenantModel):
     direction = models.CharField(
         _("direction"),
         max_length=10,
-        choices=[(d.value, d.name.title()) for d in Direction],
+        choices=DIRECTION_CHOICES,
         default=Direction.INBOUND,
     )
     caller = models.CharField(_("caller"), max_length=64, blank=True)
@@ -367,7 +383,7 @@ class CallEventRecord(TenantModel):
     event_id = models.CharField(_("event id"), max_length=200)
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(
-        _("kind"), max_length=12, choices=[(k.value, k.name.title()) for k in CallEventKind]
+        _("kind"), max_length=12, choices=EVENT_KIND_CHOICES
     )
     occurred_at = models.DateTimeField(_("occurred"))
     data = models.JSONField(_("normalised event"), default=dict)

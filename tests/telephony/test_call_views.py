@@ -303,13 +303,13 @@ def test_the_call_page_shows_every_fact(client, supervisor, calls, ticket, compa
     assert "0:00:30" in spans
     # The events in the order they happened.
     events = html[html.index('id="events"') :]
-    assert re.findall(r'<td class="event-kind">(\w+)</td>', events) == [
+    assert re.findall(r'<td class="event-kind">([\w ]+)</td>', events) == [
         "Queued",
         "Ringing",
         "Answered",
-        "Hold",
-        "Unhold",
-        "Hangup",
+        "On hold",
+        "Off hold",
+        "Hung up",
     ]
     assert "agent: 101" in events and "cause: normal" in events
 
