@@ -250,5 +250,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # A task's success line every few seconds (the wrap-up job) buries what matters; failures
+        # are still logged, as errors.
+        "celery.app.trace": {"level": "WARNING"},
+        # The development server prints each request itself: once is enough.
+        "django.channels.server": {"propagate": False},
+    },
 }
