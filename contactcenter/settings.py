@@ -128,7 +128,21 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "cc:channels:"},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # redis-py 8 reads with a 5 s timeout by default, while the layer waits
+                        # for messages with a blocking pop of 5 s: a quiet websocket would be
+                        # torn down every few seconds (redis/redis-py#4091). Its default pool
+                        # of 100 connections is also too few when hundreds of agents'
+                        # websockets close at once (a proxy reload) and all leave their groups.
+                        "socket_timeout": 15,
+                        "max_connections": 1000,
+                    }
+                ],
+                "prefix": "cc:channels:",
+            },
         }
     }
     CACHES = {

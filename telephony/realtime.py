@@ -5,10 +5,13 @@ sent after commit. With the channel layer (Redis) down the event stays applied a
 only the screen-pop is skipped, with a log line.
 """
 
+import asyncio
 import logging
+import os
+import threading
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.urls import reverse
 
 from telephony.models import Agent, AgentStateInterval, Call
@@ -78,13 +81,54 @@ def state_payload(agent: Agent, interval: AgentStateInterval) -> dict:
     }
 
 
+# How long a push may take before the request gives up on it (a hung Redis must not hold the
+# PBX's request for long: the event is applied whatever happens to its push).
+PUSH_TIMEOUT_SECONDS = 2.0
+
+
+class _PushLoop:
+    """One event loop per process, in a daemon thread, for pushes from synchronous code.
+
+    `async_to_sync` starts a loop in a new thread on every call, and channels_redis opens a
+    connection pool per loop: about 4 ms of CPU per message, several messages per PBX event.
+    Kept running, the loop keeps its Redis connections too. (Only for Redis: the in-memory
+    layer's queues belong to the server's own loop, which `async_to_sync` reaches.)
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = 0
+
+    def run(self, coroutine) -> None:
+        with self._lock:
+            # A forked worker inherits the object but not the thread: start its own.
+            if self._loop is None or self._pid != os.getpid():
+                self._loop, self._pid = asyncio.new_event_loop(), os.getpid()
+                threading.Thread(
+                    target=self._loop.run_forever, name="realtime-push", daemon=True
+                ).start()
+            loop = self._loop
+        asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout=PUSH_TIMEOUT_SECONDS)
+
+
+_push_loop = _PushLoop()
+
+
+async def _group_send_all(layer, groups_messages: list[tuple[str, dict]]) -> None:
+    for group, message in groups_messages:
+        await layer.group_send(group, message)
+
+
 def _send(groups_messages: list[tuple[str, dict]], what: str) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        for group, message in groups_messages:
-            async_to_sync(layer.group_send)(group, message)
+        if isinstance(layer, InMemoryChannelLayer):
+            async_to_sync(_group_send_all)(layer, groups_messages)
+        else:
+            _push_loop.run(_group_send_all(layer, groups_messages))
     except Exception:  # the layer's own errors (Redis down, timeouts) vary by backend
         log.warning("%s skipped: channel layer unavailable", what)
 

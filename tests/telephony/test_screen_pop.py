@@ -99,3 +99,16 @@ async def test_anonymous_connections_are_refused(db):
     communicator.scope["user"] = AnonymousUser()
     connected, code = await communicator.connect()
     assert (connected, code) == (False, 4401)
+
+
+async def test_a_quiet_connection_outlives_the_layers_blocking_read(setup):
+    """On Redis (CI), the layer's 5 s blocking pop must not time out the socket under it and tear
+    the agent's websocket down; the in-memory layer passes trivially."""
+    import asyncio
+
+    anna = await connect(setup["anna"])
+    await asyncio.sleep(6.5)
+    await sync_to_async(call_event_apply)(connection=setup["connection"], event=ringing_at("101"))
+    assert (await anna.receive_json_from(timeout=2))["type"] == "state"
+    assert (await anna.receive_json_from(timeout=2))["call"]["pbx_call_id"] == "c1"
+    await anna.disconnect()

@@ -61,3 +61,26 @@ def test_production_settings_pass_the_deployment_checklist():
     )
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_the_channel_layer_outwaits_its_blocking_reads_on_redis():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from django.conf import settings; import django; django.setup(); "
+            "print(settings.CHANNEL_LAYERS['default']['CONFIG']['hosts'])",
+        ],
+        env={
+            **os.environ,
+            "REDIS_URL": "redis://cache:6379/0",
+            "DJANGO_SETTINGS_MODULE": "contactcenter.settings",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # Longer than channels_redis's 5 s blocking pop, so an idle websocket is not torn down.
+    assert result.stdout.strip() == (
+        "[{'address': 'redis://cache:6379/0', 'socket_timeout': 15, 'max_connections': 1000}]"
+    )
