@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -149,17 +150,34 @@ class Server:
     workers: int
     command: list[str] = field(default_factory=list)
 
+    def log_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def exceptions(self, start: int = 0, end: int | None = None) -> dict[str, int]:
+        """{last line of a traceback: how many} in the log between two byte offsets."""
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(start)
+                data = log.read(None if end is None else max(0, end - start))
+        except OSError:
+            return {}
+        found: dict[str, int] = {}
+        for line in data.decode(errors="replace").splitlines():
+            # The last line of a traceback: "package.module.SomeError: message".
+            if re.match(r"[A-Za-z_][\w.]*(Error|Exception|Exit)\b", line):
+                found[line[:160]] = found.get(line[:160], 0) + 1
+        return found
+
     def log_tail(self, lines: int = 15) -> str:
         """The exceptions in the server's log, counted, and its last lines beyond routine INFO."""
         try:
             text = self.log_path.read_text(errors="replace")
         except OSError:
             return ""
-        errors: dict[str, int] = {}
-        for line in text.splitlines():
-            # The last line of a traceback: "package.module.SomeError: message".
-            if re.match(r"[A-Za-z_][\w.]*(Error|Exception|Exit)\b", line):
-                errors[line[:160]] = errors.get(line[:160], 0) + 1
+        errors = self.exceptions()
         summary = [f"{n:>6} x {line}" for line, n in sorted(errors.items(), key=lambda e: -e[1])]
         kept = [
             line
@@ -235,6 +253,14 @@ def _answers(port: int) -> bool:
             return sock.recv(64).startswith(b"HTTP/1.1 405")
     except OSError:
         return False
+
+
+def keep_or_remove_logs(log_dir: Path, status: int) -> None:
+    """The servers' logs are kept (and named) only when the run failed."""
+    if status == 0:
+        shutil.rmtree(log_dir, ignore_errors=True)
+    else:
+        print(f"\nthe servers' logs are in {log_dir}")
 
 
 # --- Memory ------------------------------------------------------------------------------------

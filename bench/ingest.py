@@ -43,6 +43,7 @@ from _web import (
     free_port,
     gunicorn_command,
     install_uvloop,
+    keep_or_remove_logs,
     load_average,
     post,
     print_memory,
@@ -218,7 +219,9 @@ def main(argv=None) -> int:
     finally:
         server_log = server.log_tail()
         server.stop()
-    return report(args, centre, webhook, bare, results, memory_ok, server_log)
+    status = report(args, centre, webhook, bare, results, memory_ok, server_log)
+    keep_or_remove_logs(log_dir, status)
+    return status
 
 
 async def run(args, port, server, webhook, bare):

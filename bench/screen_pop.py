@@ -47,6 +47,7 @@ from _web import (
     free_port,
     gunicorn_command,
     install_uvloop,
+    keep_or_remove_logs,
     load_average,
     post,
     print_memory,
@@ -137,15 +138,16 @@ class Agents:
                 message = json.loads(raw)
                 self.received[index] += 1
                 kind = message.get("type")
-                if kind == "call":
-                    call_id = message["call"]["pbx_call_id"]
+                call_id = (message.get("call") or {}).get("pbx_call_id")
+                if kind == "call" and call_id:
                     self.arrivals[call_id].append((index, arrived))
                     waiter = self.waiters.pop((call_id, index), None)
                     if waiter is not None and not waiter.done():
                         waiter.set_result(arrived)
                 elif kind == "state":
                     self.states += 1
-                    if self.index_of_agent.get(message["state"].get("agent_id")) != index:
+                    about = (message.get("state") or {}).get("agent_id")
+                    if self.index_of_agent.get(about) != index:
                         self.foreign_states += 1
                 else:
                     self.other_types[str(kind)] += 1
@@ -353,7 +355,9 @@ def main(argv=None) -> int:
         logs = {server.name: server.log_tail() for server in servers}
         for server in servers:
             server.stop()
-    return report(args, centre, outcome, logs)
+    status = report(args, centre, outcome, logs)
+    keep_or_remove_logs(log_dir, status)
+    return status
 
 
 async def run(args, centre, servers, port, ws_port):
@@ -383,6 +387,8 @@ async def run(args, centre, servers, port, ws_port):
     client_share = (cpu_seconds() - cpu_client) / (time.perf_counter() - now)
     await asyncio.sleep(2)  # messages still on their way would show up in the isolation check
     memory_ok = print_memory(servers)
+    uvicorn = servers[1]
+    during_run = uvicorn.exceptions(0, uvicorn.log_size())
     await agents.close()
     return {
         "agents": agents,
@@ -392,6 +398,7 @@ async def run(args, centre, servers, port, ws_port):
         "baseline": base,
         "client_share": client_share,
         "memory_ok": memory_ok,
+        "ws_exceptions": during_run,
     }
 
 
@@ -472,6 +479,10 @@ def report(args, centre, outcome, logs) -> int:
         f"isolation: {misdelivered} call messages and {agents.foreign_states} state messages "
         f"reached a client other than the agent they were about"
     )
+    if outcome["ws_exceptions"]:
+        print("uvicorn logged, while the agents were connected:")
+        for line, count in sorted(outcome["ws_exceptions"].items(), key=lambda e: -e[1]):
+            print(f"{count:>6} x {line}")
     if agents.dropped:
         codes = sorted({code for _, code in agents.dropped}, key=str)
         problems.append(
