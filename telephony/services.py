@@ -175,11 +175,15 @@ def call_event_apply(
         )
         events = [event_from_json(data) for data in call.events.values_list("data", flat=True)]
         known_agents = _apply_facts(call, events)
-        concerned = presence.call_presence_apply(call=call, event=event, known_agents=known_agents)
-        # The card goes to the agents whose phones the call is at (after a transfer, the second
-        # agent too), and to the agent who answered it.
-        agent_ids = sorted(concerned | ({call.agent_id} if call.agent_id else set()))
-        payload = realtime.call_payload(call) if agent_ids else None
+        # Only a call that has rung someone concerns an agent (derive names the last one rung).
+        payload = realtime.call_payload(call) if call.agent_id or event.agent else None
         live, company_id = realtime.live_call_payload(call), call.company_id
+        # The card is registered before the state changes, so that it is sent first after
+        # commit: the screen-pop is what the agent waits for. Presence fills in who gets it.
+        agent_ids: list[int] = []
         transaction.on_commit(lambda: realtime.push_call(agent_ids, company_id, payload, live))
+        concerned = presence.call_presence_apply(call=call, event=event, known_agents=known_agents)
+        # The agents whose phones the call is at (after a transfer, the second agent too), and
+        # the agent who answered it.
+        agent_ids.extend(sorted(concerned | ({call.agent_id} if call.agent_id else set())))
     return Applied(call=call, duplicate=False)

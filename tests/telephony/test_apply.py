@@ -169,7 +169,7 @@ def test_with_the_channel_layer_down_the_event_still_applies(
         django_capture_on_commit_callbacks(execute=True) as callbacks,
     ):
         applied = call_event_apply(connection=connection, event=ev(1, K.RINGING, 0, agent="101"))
-    assert len(callbacks) == 2  # the agent's new state, then the screen-pop
+    assert len(callbacks) == 2  # the screen-pop, then the agent's new state
     assert Call.objects.get().pk == applied.call.pk
     assert AgentStateInterval.objects.get().state == AgentState.RINGING
     assert f"screen-pop for agents {agent_101.pk} skipped: channel layer unavailable" in caplog.text
@@ -198,8 +198,8 @@ def test_the_push_goes_after_commit_to_the_ringing_agent_only(
         with django_capture_on_commit_callbacks(execute=False) as ringing:
             call_event_apply(connection=connection, event=ev(2, K.RINGING, 3, agent="101"))
         assert push.call_count == 1  # not before commit
-        assert len(ringing) == 2  # the agent's state, then the call
-        ringing[1]()
+        assert len(ringing) == 2  # the call first, then the agent's state
+        ringing[0]()
     (agent_ids, company_id, payload, live), _ = push.call_args
     assert (agent_ids, payload["pbx_call_id"], payload["outcome"], live["agent_id"]) == (
         [agent_101.pk],

@@ -68,8 +68,8 @@ async def test_a_supervisor_sees_the_snapshot_then_the_ring_and_the_agents_state
         "calls": [],
     }
     await sync_to_async(call_event_apply)(connection=setup["connection"], event=ringing())
-    state = await live.receive_json_from(timeout=2)
     call = await live.receive_json_from(timeout=2)
+    state = await live.receive_json_from(timeout=2)
     assert json.loads(json.dumps(call)) == call
     assert (state["type"], state["state"]["agent_id"], state["state"]["state"]) == (
         "state",

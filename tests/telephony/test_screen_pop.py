@@ -57,13 +57,14 @@ async def test_the_ringing_agent_alone_gets_the_callers_card(setup, customer):
     boris = await connect(setup["boris"])
     stranger = await connect(setup["stranger"])
     await sync_to_async(call_event_apply)(connection=setup["connection"], event=ringing_at("101"))
+    # The card first: it is what the agent waits for; then the agent's new state.
+    message = await anna.receive_json_from(timeout=2)
     state = await anna.receive_json_from(timeout=2)
     assert (state["type"], state["state"]["state"], state["state"]["since"]) == (
         "state",
         "ringing",
         T0.isoformat(),
     )
-    message = await anna.receive_json_from(timeout=2)
     # Round-trip through JSON, as Redis would: nothing but JSON types may travel.
     assert json.loads(json.dumps(message)) == message
     call = message["call"]
@@ -109,6 +110,6 @@ async def test_a_quiet_connection_outlives_the_layers_blocking_read(setup):
     anna = await connect(setup["anna"])
     await asyncio.sleep(6.5)
     await sync_to_async(call_event_apply)(connection=setup["connection"], event=ringing_at("101"))
-    assert (await anna.receive_json_from(timeout=2))["type"] == "state"
     assert (await anna.receive_json_from(timeout=2))["call"]["pbx_call_id"] == "c1"
+    assert (await anna.receive_json_from(timeout=2))["type"] == "state"
     await anna.disconnect()
