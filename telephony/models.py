@@ -382,9 +382,7 @@ class CallEventRecord(TenantModel):
     connection = models.ForeignKey(PbxConnection, on_delete=models.PROTECT, related_name="+")
     event_id = models.CharField(_("event id"), max_length=200)
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(
-        _("kind"), max_length=12, choices=EVENT_KIND_CHOICES
-    )
+    kind = models.CharField(_("kind"), max_length=12, choices=EVENT_KIND_CHOICES)
     occurred_at = models.DateTimeField(_("occurred"))
     data = models.JSONField(_("normalised event"), default=dict)
     request = models.ForeignKey(

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from contactcenter.lib.queries import lock_rows, unique_or_none
 from contactcenter.tenancy.models import Company
 from contactcenter.tenancy.scoping import company_ids_for
 from telephony import realtime
@@ -58,7 +59,7 @@ def agent_current_state(agent: Agent) -> AgentStateInterval | None:
 def _lock(agent: Agent) -> None:
     # The agent row serialises every change of its state: two writers cannot both see the
     # same open interval and each open a successor.
-    Agent.objects.select_for_update().filter(pk=agent.pk).first()
+    lock_rows(Agent.objects.filter(pk=agent.pk))
 
 
 def _end_wrap_up(interval: AgentStateInterval, at: datetime) -> None:
@@ -87,7 +88,7 @@ def _change(
     _lock(agent)
     if event_id and AgentStateInterval.objects.filter(agent=agent, event_id=event_id).exists():
         return None
-    current = AgentStateInterval.objects.filter(agent=agent, ended_at__isnull=True).first()
+    current = unique_or_none(AgentStateInterval.objects.filter(agent=agent, ended_at__isnull=True))
     reason_id = pause_reason.pk if pause_reason else None
     call_id = call.pk if call else None
     if current is not None:
@@ -135,7 +136,9 @@ def call_presence_apply(
         else _agent_with_extension(call.company_id, event.agent)
     )
     linked = list(
-        AgentStateInterval.objects.filter(call=call, ended_at__isnull=True).select_related("agent")
+        AgentStateInterval.objects.filter(call=call, ended_at__isnull=True)
+        .select_related("agent")
+        .order_by("agent_id")
     )
     concerned = {i.agent_id for i in linked} | ({named.pk} if named else set())
     if kind in (CallEventKind.RINGING, CallEventKind.ANSWERED):
@@ -165,10 +168,8 @@ def call_presence_apply(
 def _agent_with_extension(company_id: int, number: str) -> Agent | None:
     if not number:
         return None
-    extension = (
-        Extension.objects.filter(company_id=company_id, number=number)
-        .select_related("agent")
-        .first()
+    extension = unique_or_none(
+        Extension.objects.filter(company_id=company_id, number=number).select_related("agent")
     )
     return extension.agent if extension else None
 

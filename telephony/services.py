@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from contactcenter.lib.phones import lookup_key
+from contactcenter.lib.queries import unique_or_none
 from contactcenter.tenancy.models import Company
 from crm.selectors import customers_by_phone
 from telephony import presence, realtime
@@ -108,16 +109,17 @@ def _apply_facts(call: Call, events: list[CallEvent]) -> dict[str, Agent]:
     company = call.company
     queue_code = next((e.queue for e in reversed(events) if e.kind == CallEventKind.QUEUED), "")
     queue = (
-        Queue.objects.for_tenant(company).filter(code=queue_code).first() if queue_code else None
+        unique_or_none(Queue.objects.for_tenant(company).filter(code=queue_code))
+        if queue_code
+        else None
     )
     facts = derive_call(events, short_abandon_seconds=queue.short_abandon_seconds if queue else 5)
     if facts.queue and (queue is None or queue.code != facts.queue):
-        queue = Queue.objects.for_tenant(company).filter(code=facts.queue).first()
+        queue = unique_or_none(Queue.objects.for_tenant(company).filter(code=facts.queue))
     extension = (
-        Extension.objects.for_tenant(company)
-        .filter(number=facts.agent)
-        .select_related("agent")
-        .first()
+        unique_or_none(
+            Extension.objects.for_tenant(company).filter(number=facts.agent).select_related("agent")
+        )
         if facts.agent
         else None
     )
@@ -173,7 +175,9 @@ def call_event_apply(
             data=event_to_json(event),
             request=request,
         )
-        events = [event_from_json(data) for data in call.events.values_list("data", flat=True)]
+        # derive_call orders the events itself: no ORDER BY needed.
+        rows = call.events.order_by().values_list("data", flat=True)
+        events = [event_from_json(data) for data in rows]
         known_agents = _apply_facts(call, events)
         # Only a call that has rung someone concerns an agent (derive names the last one rung).
         payload = realtime.call_payload(call) if call.agent_id or event.agent else None

@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from contactcenter.lib.phones import lookup_key
+from contactcenter.lib.queries import unique_or_none
 from telephony.models import BlockedNumber, InboundRequest, PbxConnection
 from telephony.pbx import native, twilio, zammad
 from telephony.pbx.events import (
@@ -90,8 +91,8 @@ def _is_blocked(connection: PbxConnection, events: list) -> bool:
 @require_POST
 def pbx_webhook(request: HttpRequest, key: str) -> JsonResponse:
     try:
-        connection = (
-            PbxConnection.objects.select_related("company").filter(key=key, is_active=True).first()
+        connection = unique_or_none(
+            PbxConnection.objects.select_related("company").filter(key=key, is_active=True)
         )
         if connection is None:
             return JsonResponse({"error": "unknown connection"}, status=404)
