@@ -25,7 +25,7 @@ from crm.forms import add_service_errors, user_label
 from crm.models import Customer, CustomerNote
 from telephony import live, presence, realtime
 from telephony.models import Agent, AgentState, AgentStateInterval, Call, PauseReason
-from telephony.permissions import can_view_call
+from telephony.permissions import can_view_call, viewable_call_ids
 from telephony.tables import caller_label, hms, local_time
 from telephony.workspace_forms import StateForm, WrapUpForm
 from telephony.wrapup import (
@@ -105,6 +105,9 @@ def _customer_sections(call: Call, candidates: list[Customer], open_tickets, use
         )
         .order_by("display_name", "pk")
     )
+    customers = list(customers)
+    # One look-up for every listed call, not one per call.
+    viewable = viewable_call_ids(user, [c for customer in customers for c in customer.recent_calls])
     sections = []
     for customer in customers:
         sections.append(
@@ -121,7 +124,7 @@ def _customer_sections(call: Call, candidates: list[Customer], open_tickets, use
                         "talk": hms(other.talk_seconds),
                         "url": (
                             reverse("telephony:call_detail", args=[other.pk])
-                            if can_view_call(user, other)
+                            if other.pk in viewable
                             else ""
                         ),
                     }

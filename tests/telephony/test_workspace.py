@@ -365,3 +365,28 @@ def test_an_agent_of_two_companies_sees_both_and_the_latest_state(
         f'<li data-agent-id="{anna.pk}">Bank: <span data-role="label">On call</span></li>' in html
     )
     assert Ticket.objects.count() == 0
+
+
+def test_the_card_costs_the_same_queries_for_1_or_4_earlier_calls_of_a_colleague(
+    client, connection, anna, boris, agent, customer
+):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_and_links(earlier: int) -> tuple[int, list[str]]:
+        for n in range(earlier):
+            play(connection, f"b{earlier}-{n}", n * 100, ext="102")
+        call = play(connection, f"now{earlier}", 5000 + earlier, end=False)
+        with CaptureQueriesContext(db) as captured:
+            response = card(client, call)
+        [section] = response.context["sections"]
+        return len(captured.captured_queries), [c["url"] for c in section["calls"]]
+
+    client.force_login(agent)
+    few, few_links = queries_and_links(1)
+    many, many_links = queries_and_links(4)
+    assert few == many
+    # Boris's calls are listed, but Anna, an agent, may not open them; her own earlier card is.
+    assert few_links == [""]
+    assert many_links[1:] == [""] * 4
+    assert many_links[0] == f"/telephony/calls/{Call.objects.get(pbx_call_id='now1').pk}/"
