@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from contactcenter.lib.queries import lock_rows, unique_or_none
+from contactcenter.lib import rawsql
 from contactcenter.tenancy.models import Company
 from contactcenter.tenancy.scoping import company_ids_for
 from telephony import realtime
@@ -56,61 +56,92 @@ def agent_current_state(agent: Agent) -> AgentStateInterval | None:
     )
 
 
-def _lock(agent: Agent) -> None:
+def _lock(agent_ids: list[int]) -> None:
     # The agent row serialises every change of its state: two writers cannot both see the
     # same open interval and each open a successor.
-    lock_rows(Agent.objects.filter(pk=agent.pk))
+    rawsql.lock(Agent, f"id IN ({', '.join(['%s'] * len(agent_ids))})", agent_ids)
+
+
+def _open_intervals(agent_ids) -> dict[int, AgentStateInterval]:
+    """The current state of each agent (read after locking them: a fresh snapshot)."""
+    agent_ids = list(agent_ids)
+    if not agent_ids:
+        return {}
+    placeholders = ", ".join(["%s"] * len(agent_ids))
+    rows = rawsql.select(
+        AgentStateInterval, f"ended_at IS NULL AND agent_id IN ({placeholders})", agent_ids
+    )
+    return {i.agent_id: i for i in rows}
 
 
 def _end_wrap_up(interval: AgentStateInterval, at: datetime) -> None:
     """A finished wrap-up is the call's after-call work (AHT), when it was the answering agent's."""
-    Call.objects.filter(
-        pk=interval.call_id, agent_id=interval.agent_id, wrap_up_ended_at__isnull=True
-    ).update(
-        wrap_up_ended_at=at,
-        wrap_up_seconds=max(0, int((at - interval.started_at).total_seconds())),
+    rawsql.execute(
+        "UPDATE telephony_call SET wrap_up_ended_at = %s, wrap_up_seconds = %s "
+        "WHERE id = %s AND agent_id = %s AND wrap_up_ended_at IS NULL",
+        [
+            rawsql.prep(Call, "wrap_up_ended_at", at),
+            max(0, int((at - interval.started_at).total_seconds())),
+            interval.call_id,
+            interval.agent_id,
+        ],
     )
 
 
+_UNREAD = object()
+
+
 def _change(
-    agent: Agent,
+    agent_id: int,
+    company_id: int,
     state: str,
     at: datetime,
     *,
     pause_reason: PauseReason | None = None,
-    call: Call | None = None,
+    call_id: int | None = None,
     event_id: str = "",
+    current=_UNREAD,
+    pushes: list | None = None,
 ) -> AgentStateInterval | None:
-    """Close the current interval at `at` and open `state`; None when nothing changed.
+    """Close the agent's current interval at `at` and open `state`; None when nothing changed.
 
-    Runs inside the caller's transaction; locks the agent row.
+    Runs inside the caller's transaction. Locks the agent row, unless the caller passes the
+    `current` interval it read after locking the agent itself. The state's push is sent after
+    commit, or appended to `pushes` for the caller to send with its own.
     """
-    _lock(agent)
-    if event_id and AgentStateInterval.objects.filter(agent=agent, event_id=event_id).exists():
-        return None
-    current = unique_or_none(AgentStateInterval.objects.filter(agent=agent, ended_at__isnull=True))
+    if current is _UNREAD:
+        _lock([agent_id])
+        if event_id and rawsql.execute(
+            "SELECT 1 FROM telephony_agentstateinterval WHERE agent_id = %s AND event_id = %s",
+            [agent_id, event_id],
+        ):
+            return None
+        current = _open_intervals([agent_id]).get(agent_id)
     reason_id = pause_reason.pk if pause_reason else None
-    call_id = call.pk if call else None
     if current is not None:
         if at < current.started_at:
             return None
         if (current.state, current.pause_reason_id, current.call_id) == (state, reason_id, call_id):
             return None
         current.ended_at = at
-        current.save(update_fields=["ended_at"])
+        rawsql.update(current, ["ended_at"])
         if current.state == AgentState.WRAP_UP and current.call_id:
             _end_wrap_up(current, at)
-    opened = AgentStateInterval.objects.create(
-        company_id=agent.company_id,
-        agent=agent,
+    opened = AgentStateInterval(
+        company_id=company_id,
+        agent_id=agent_id,
         state=state,
         pause_reason=pause_reason,
-        call=call,
+        call_id=call_id,
         started_at=at,
         event_id=event_id,
     )
-    payload = realtime.state_payload(agent, opened)
-    transaction.on_commit(lambda: realtime.push_state(agent.pk, agent.company_id, payload))
+    rawsql.insert(opened)
+    payload = realtime.state_payload(agent_id, opened)
+    if pushes is not None:
+        pushes.append((agent_id, payload))
+    else:
+        transaction.on_commit(lambda: realtime.push_state(agent_id, company_id, payload))
     return opened
 
 
@@ -118,60 +149,78 @@ def _change(
 
 
 def call_presence_apply(
-    *, call: Call, event: CallEvent, known_agents: dict[str, Agent] | None = None
+    *, call: Call, event: CallEvent, known_agents: dict[str, int], pushes: list
 ) -> set[int]:
     """The states a call event puts agents in; returns the agents the call concerns now (the
     one the event names, and those ringing, talking or wrapping up on it), who get its card.
-    Runs in the apply transaction, call row locked.
+    Runs in the apply transaction, call row locked; the states' pushes go to `pushes`.
 
     ACDs ring one agent at a time: a call ringing at another agent, or answered by one, sends
     the agents it rang before back to available (a ring-no-answer). The hang-up of an answered
     call starts its agent's wrap-up; a transfer starts the transferring agent's.
+
+    A call event is applied once (its event record is unique), so unlike an agent event it needs
+    no look-up of its event id among the intervals.
     """
     kind, at = event.kind, event.occurred_at
-    known_agents = known_agents or {}
     named = (
         known_agents[event.agent]
         if event.agent in known_agents
         else _agent_with_extension(call.company_id, event.agent)
     )
-    linked = list(
-        AgentStateInterval.objects.filter(call=call, ended_at__isnull=True)
-        .select_related("agent")
-        .order_by("agent_id")
+    on_call = (
+        "id IN (SELECT agent_id FROM telephony_agentstateinterval "
+        "WHERE call_id = %s AND ended_at IS NULL)"
     )
-    concerned = {i.agent_id for i in linked} | ({named.pk} if named else set())
+    if named:
+        locked = rawsql.lock(Agent, f"id = %s OR {on_call}", [named, call.pk])
+    else:
+        locked = rawsql.lock(Agent, on_call, [call.pk])
+    current = _open_intervals(locked)
+    linked = sorted((i for i in current.values() if i.call_id == call.pk), key=lambda i: i.agent_id)
+    concerned = {i.agent_id for i in linked} | ({named} if named else set())
+
+    def change(agent_id: int, state: str, call_id: int | None) -> None:
+        _change(
+            agent_id,
+            call.company_id,
+            state,
+            at,
+            call_id=call_id,
+            event_id=event.event_id,
+            current=current.get(agent_id),
+            pushes=pushes,
+        )
+
     if kind in (CallEventKind.RINGING, CallEventKind.ANSWERED):
         for interval in linked:
-            if interval.state == AgentState.RINGING and interval.agent_id != getattr(
-                named, "pk", None
-            ):
-                _change(interval.agent, AgentState.AVAILABLE, at, event_id=event.event_id)
+            if interval.state == AgentState.RINGING and interval.agent_id != named:
+                change(interval.agent_id, AgentState.AVAILABLE, None)
         if named is not None:
             state = AgentState.RINGING if kind == CallEventKind.RINGING else AgentState.ON_CALL
-            _change(named, state, at, call=call, event_id=event.event_id)
+            change(named, state, call.pk)
     elif kind == CallEventKind.TRANSFERRED:
         transferring = named or next(
-            (i.agent for i in linked if i.state == AgentState.ON_CALL), None
+            (i.agent_id for i in linked if i.state == AgentState.ON_CALL), None
         )
         if transferring is not None:
-            _change(transferring, AgentState.WRAP_UP, at, call=call, event_id=event.event_id)
+            change(transferring, AgentState.WRAP_UP, call.pk)
     elif kind == CallEventKind.HANGUP:
         for interval in linked:
             if interval.state == AgentState.ON_CALL:
-                _change(interval.agent, AgentState.WRAP_UP, at, call=call, event_id=event.event_id)
+                change(interval.agent_id, AgentState.WRAP_UP, call.pk)
             elif interval.state == AgentState.RINGING:
-                _change(interval.agent, AgentState.AVAILABLE, at, event_id=event.event_id)
+                change(interval.agent_id, AgentState.AVAILABLE, None)
     return concerned
 
 
-def _agent_with_extension(company_id: int, number: str) -> Agent | None:
+def _agent_with_extension(company_id: int, number: str) -> int | None:
     if not number:
         return None
-    extension = unique_or_none(
-        Extension.objects.filter(company_id=company_id, number=number).select_related("agent")
+    rows = rawsql.select_values(
+        Extension, ["agent_id"], "company_id = %s AND number = %s", [company_id, number]
     )
-    return extension.agent if extension else None
+    return rows[0][0] if rows else None
 
 
 # --- agent events from the PBX ------------------------------------------------------------------
@@ -219,16 +268,23 @@ def _agent_event_change(agent: Agent, event: AgentEvent) -> AgentStateInterval |
     current = AgentStateInterval.objects.filter(agent=agent, ended_at__isnull=True).first()
     state = current.state if current else AgentState.OFFLINE
     if event.kind == AgentEventKind.LOGGED_OUT:
-        return _change(agent, AgentState.OFFLINE, at, event_id=event_id)
+        return _change(agent.pk, agent.company_id, AgentState.OFFLINE, at, event_id=event_id)
     if event.kind == AgentEventKind.PAUSED:
         reason = _pause_reason(agent.company_id, event.reason)
-        return _change(agent, AgentState.PAUSED, at, pause_reason=reason, event_id=event_id)
+        return _change(
+            agent.pk,
+            agent.company_id,
+            AgentState.PAUSED,
+            at,
+            pause_reason=reason,
+            event_id=event_id,
+        )
     if event.kind == AgentEventKind.LOGGED_IN and state != AgentState.OFFLINE:
         return None  # logging in to one more queue changes nothing for an agent already working
     if event.kind in (AgentEventKind.LOGGED_IN, AgentEventKind.UNPAUSED):
         if state in CALL_STATES:
             return None  # "ready" while talking: the call decides when the agent is free
-        return _change(agent, AgentState.AVAILABLE, at, event_id=event_id)
+        return _change(agent.pk, agent.company_id, AgentState.AVAILABLE, at, event_id=event_id)
     return None  # a ring-no-answer is told by the call's own events
 
 
@@ -267,8 +323,7 @@ def agent_state_set(
         # The call rows first (see the module's lock order), then the agents.
         call_ids = sorted(i.call_id for i in current.values() if i.call_id)
         list(Call.objects.select_for_update().filter(pk__in=call_ids).values_list("pk"))
-        for agent in agents:
-            _lock(agent)
+        _lock([a.pk for a in agents])
         current = {
             i.agent_id: i
             for i in AgentStateInterval.objects.filter(agent__in=agents, ended_at__isnull=True)
@@ -276,7 +331,9 @@ def agent_state_set(
         if any(i.state in CALL_STATES for i in current.values()):
             raise PresenceError(_("You are on a call: your state follows the call until it ends."))
         for agent in agents:
-            interval = _change(agent, state, now, pause_reason=reasons.get(agent.company_id))
+            interval = _change(
+                agent.pk, agent.company_id, state, now, pause_reason=reasons.get(agent.company_id)
+            )
             if interval is not None:
                 opened.append(interval)
     return opened
@@ -298,7 +355,13 @@ def wrap_up_finish(*, call: Call, user, now: datetime | None = None) -> bool:
         if interval is None:
             return False
         return (
-            _change(interval.agent, AgentState.AVAILABLE, max(now, interval.started_at)) is not None
+            _change(
+                interval.agent_id,
+                interval.company_id,
+                AgentState.AVAILABLE,
+                max(now, interval.started_at),
+            )
+            is not None
         )
 
 
@@ -319,10 +382,13 @@ def wrap_ups_expire(*, now: datetime | None = None) -> int:
         with transaction.atomic():
             if interval.call_id:
                 Call.objects.select_for_update().filter(pk=interval.call_id).first()
-            _lock(interval.agent)
+            _lock([interval.agent_id])
             still_open = AgentStateInterval.objects.filter(
                 pk=interval.pk, ended_at__isnull=True
             ).exists()
             if still_open:
-                ended += _change(interval.agent, AgentState.AVAILABLE, due) is not None
+                ended += (
+                    _change(interval.agent_id, interval.company_id, AgentState.AVAILABLE, due)
+                    is not None
+                )
     return ended

@@ -14,7 +14,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.urls import reverse
 
-from telephony.models import Agent, AgentStateInterval, Call
+from telephony.models import Agent, AgentState, AgentStateInterval, Call
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +28,16 @@ def live_group(company_id: int) -> str:
     return f"live.{company_id}"
 
 
-def call_payload(call: Call) -> dict:
-    """What the agent's screen shows of a call: JSON types only (Redis forgives nothing)."""
+def call_payload(call: Call, customers: list[tuple[int, str]] | None = None) -> dict:
+    """What the agent's screen shows of a call: JSON types only (Redis forgives nothing).
+
+    `customers`: the call's matched customers as (id, name), when the caller has them at hand.
+    """
+    if customers is None:
+        customers = [(c.pk, c.display_name) for c in call.customers.all()]
     customers = [
-        {
-            "id": c.pk,
-            "name": c.display_name,
-            "url": reverse("crm:customer_detail", args=[c.pk]),
-        }
-        for c in call.customers.all()
+        {"id": pk, "name": name, "url": reverse("crm:customer_detail", args=[pk])}
+        for pk, name in customers
     ]
     return {
         "id": call.pk,
@@ -70,11 +71,11 @@ def live_call_payload(call: Call) -> dict:
     }
 
 
-def state_payload(agent: Agent, interval: AgentStateInterval) -> dict:
+def state_payload(agent: Agent | int, interval: AgentStateInterval) -> dict:
     return {
-        "agent_id": agent.pk,
+        "agent_id": agent if isinstance(agent, int) else agent.pk,
         "state": interval.state,
-        "state_label": str(interval.get_state_display()),
+        "state_label": str(AgentState(interval.state).label),
         "pause_reason": interval.pause_reason.label if interval.pause_reason_id else "",
         "call_id": interval.call_id,
         "since": interval.started_at.isoformat(),
@@ -133,12 +134,22 @@ def _send(groups_messages: list[tuple[str, dict]], what: str) -> None:
         log.warning("%s skipped: channel layer unavailable", what)
 
 
-def push_call(agent_ids: list[int], company_id: int, payload: dict | None, live: dict) -> None:
-    """The screen-pop to the agents the call is at, then the supervisors' live line."""
+def push_call(
+    agent_ids: list[int],
+    company_id: int,
+    payload: dict | None,
+    live: dict,
+    states: list[tuple[int, dict]] = (),
+) -> None:
+    """The screen-pop to the agents the call is at, then the supervisors' live line, then the
+    agents' states the event changed: one hand-over to the push loop for all of them."""
     messages = [
         (agent_group(agent_id), {"type": "call.update", "call": payload}) for agent_id in agent_ids
     ]
     messages.append((live_group(company_id), {"type": "live.call", "call": live}))
+    for agent_id, state in states:
+        messages.append((agent_group(agent_id), {"type": "state.update", "state": state}))
+        messages.append((live_group(company_id), {"type": "live.state", "state": state}))
     _send(messages, f"screen-pop for agents {', '.join(map(str, agent_ids)) or '-'}")
 
 

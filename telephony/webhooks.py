@@ -8,14 +8,17 @@ unknown connection key, 503 "retry later" when the database cannot take the even
 import logging
 import time
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from contactcenter.lib import rawsql
 from contactcenter.lib.phones import lookup_key
-from contactcenter.lib.queries import unique_or_none
+from contactcenter.tenancy.models import Company
 from telephony.models import BlockedNumber, InboundRequest, PbxConnection
 from telephony.pbx import native, twilio, zammad
 from telephony.pbx.events import (
@@ -29,6 +32,7 @@ from telephony.presence import agent_event_apply
 from telephony.services import call_event_apply, company_for_event, connection_companies
 
 log = logging.getLogger(__name__)
+Status = InboundRequest.Status
 
 _STORED_HEADERS = (
     "content-type",
@@ -45,9 +49,57 @@ def _retry_later() -> JsonResponse:
     return response
 
 
-def _mark(inbound: InboundRequest, status: str, error: str = "") -> None:
-    inbound.status, inbound.error = status, error
-    inbound.save(update_fields=["status", "error"])
+# Every event of a connection needs its row and its company: kept per process for a few seconds
+# (a PBX posts several events a second). A change made through the ORM clears this process's
+# copy at once (the signals below); other processes see it within CONNECTION_CACHE_SECONDS.
+CONNECTION_CACHE_SECONDS = 5.0
+_connections: dict[str, tuple[float, PbxConnection]] = {}
+
+
+def _connection(key: str) -> PbxConnection | None:
+    cached = _connections.get(key)
+    now = time.monotonic()
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    found = rawsql.select(PbxConnection, "key = %s AND is_active = %s", [key, True])
+    if not found:
+        return None
+    connection = found[0]
+    if connection.company_id is not None:
+        connection.company = rawsql.select(Company, "id = %s", [connection.company_id])[0]
+    _connections[key] = (now + CONNECTION_CACHE_SECONDS, connection)
+    return connection
+
+
+@receiver([post_save, post_delete], sender=PbxConnection)
+@receiver([post_save, post_delete], sender=Company)
+def _forget_connections(**kwargs) -> None:
+    _connections.clear()
+
+
+def _store(
+    connection: PbxConnection, request: HttpRequest, status: str, error: str = ""
+) -> InboundRequest:
+    inbound = InboundRequest(
+        connection=connection,
+        remote_addr=request.META.get("REMOTE_ADDR") or None,
+        content_type=request.headers.get("content-type", "")[:200],
+        headers={k: v for k, v in request.headers.items() if k.lower() in _STORED_HEADERS},
+        body=request.body,
+        status=status,
+        error=error,
+    )
+    rawsql.insert(inbound)
+    return inbound
+
+
+def _store_refused(connection, request, status: str, error: str, http_status: int):
+    try:
+        _store(connection, request, status, error)
+    except DatabaseError:
+        log.exception("PBX webhook: cannot store a refused request of connection %s", connection.pk)
+        return _retry_later()
+    return JsonResponse({"error": error}, status=http_status)
 
 
 def _unknown_agents_note(extensions: list[str]) -> str:
@@ -90,66 +142,65 @@ def _is_blocked(connection: PbxConnection, events: list) -> bool:
 @csrf_exempt
 @require_POST
 def pbx_webhook(request: HttpRequest, key: str) -> JsonResponse:
+    """Authenticate and parse in memory, then store the raw request and apply its events in one
+    transaction: the request is on record whatever the answer (a refused one is stored marked as
+    such), and the PBX hears 2xx only once both are committed. A database failure rolls back
+    both and answers 503, so the PBX sends it again: nothing is lost."""
     try:
-        connection = unique_or_none(
-            PbxConnection.objects.select_related("company").filter(key=key, is_active=True)
-        )
-        if connection is None:
-            return JsonResponse({"error": "unknown connection"}, status=404)
-        inbound = InboundRequest.objects.create(
-            connection=connection,
-            remote_addr=request.META.get("REMOTE_ADDR") or None,
-            content_type=request.headers.get("content-type", "")[:200],
-            headers={k: v for k, v in request.headers.items() if k.lower() in _STORED_HEADERS},
-            body=request.body,
-        )
+        connection = _connection(key)
     except DatabaseError:
-        log.exception("PBX webhook: cannot store the request of connection key %s", key[:6])
+        log.exception("PBX webhook: cannot read connection key %s", key[:6])
         return _retry_later()
-
+    if connection is None:
+        return JsonResponse({"error": "unknown connection"}, status=404)
     try:
         events = _parse(connection, request, received_at=timezone.now())
     except SignatureError as error:
-        _mark(inbound, InboundRequest.Status.UNAUTHORIZED, str(error))
-        return JsonResponse({"error": str(error)}, status=401)
+        return _store_refused(connection, request, Status.UNAUTHORIZED, str(error), 401)
     except PayloadError as error:
-        _mark(inbound, InboundRequest.Status.REJECTED, str(error))
-        return JsonResponse({"error": str(error)}, status=400)
+        return _store_refused(connection, request, Status.REJECTED, str(error), 400)
 
     applied = duplicates = 0
     unknown_agents = []
     try:
-        call_events = [e for e in events if isinstance(e, CallEvent)]
-        for event in call_events:
-            company_for_event(connection, event)  # refuse the whole batch before writing any
-        for event in events:
-            if isinstance(event, AgentEvent):
-                result = agent_event_apply(companies=connection_companies(connection), event=event)
-                if not result.agents:
-                    unknown_agents.append(event.agent)
-                applied += 1
-                continue
-            result = call_event_apply(connection=connection, event=event, request=inbound)
-            duplicates += result.duplicate
-            applied += not result.duplicate
-        blocked = connection.format == PbxConnection.Format.ZAMMAD and _is_blocked(
-            connection, events
-        )
+        with transaction.atomic():
+            # Stored as applied, the common case: one write; corrected below when it was not.
+            inbound = _store(connection, request, Status.APPLIED)
+            call_events = [e for e in events if isinstance(e, CallEvent)]
+            for event in call_events:
+                company_for_event(connection, event)  # refuse the whole batch before applying
+            for event in events:
+                if isinstance(event, AgentEvent):
+                    result = agent_event_apply(
+                        companies=connection_companies(connection), event=event
+                    )
+                    if not result.agents:
+                        unknown_agents.append(event.agent)
+                    applied += 1
+                    continue
+                result = call_event_apply(connection=connection, event=event, request=inbound)
+                duplicates += result.duplicate
+                applied += not result.duplicate
+            blocked = connection.format == PbxConnection.Format.ZAMMAD and _is_blocked(
+                connection, events
+            )
+            # A request that carried no event (Twilio's "initiated") is applied: nothing to do.
+            if duplicates and not applied:
+                inbound.status = Status.DUPLICATE
+            # Agent events for extensions no agent has (a reception phone) are kept, and said.
+            inbound.error = _unknown_agents_note(unknown_agents)
+            if inbound.status != Status.APPLIED or inbound.error:
+                rawsql.update(inbound, ["status", "error"])
     except PayloadError as error:
-        _mark(inbound, InboundRequest.Status.REJECTED, str(error))
-        return JsonResponse({"error": str(error)}, status=400)
+        return _store_refused(connection, request, Status.REJECTED, str(error), 400)
     except DatabaseError:
-        log.exception("PBX webhook: cannot apply request %s", inbound.pk)
+        log.exception("PBX webhook: cannot apply a request of connection %s", connection.pk)
         return _retry_later()
+    except Exception:
+        # A bug must not lose the event either: keep the request, as received, for a replay.
+        _store(connection, request, Status.RECEIVED, "not applied: server error")
+        raise
 
-    # A request that carried no event (Twilio's "initiated") is applied: there was nothing to do.
-    status = (
-        InboundRequest.Status.DUPLICATE
-        if duplicates and not applied
-        else InboundRequest.Status.APPLIED
-    )
-    # Agent events for extensions no agent has (a reception phone) are kept, and said.
-    _mark(inbound, status, _unknown_agents_note(unknown_agents))
     if connection.format == PbxConnection.Format.ZAMMAD:
         return JsonResponse(zammad.reply_for(blocked))
     return JsonResponse({"applied": applied, "duplicates": duplicates})

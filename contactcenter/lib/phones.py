@@ -5,6 +5,7 @@ A number without a country code is read in the client company's default country,
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from django.utils.translation import gettext as _
@@ -67,10 +68,12 @@ def normalize_phone(raw: str, region: str) -> Phone:
     return Phone(raw=raw.strip(), e164=e164)
 
 
+@lru_cache(maxsize=4096)
 def lookup_key(raw: str, region: str) -> str | None:
     """The E.164 form to search by, or None when the text cannot be a phone number.
 
-    Searching is lenient: a partial or invalid number simply finds nothing.
+    Searching is lenient: a partial or invalid number simply finds nothing. Kept for the
+    numbers seen last: every event of a call asks again for the same caller.
     """
     try:
         return normalize_phone(raw, region).e164

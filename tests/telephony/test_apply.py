@@ -169,11 +169,10 @@ def test_with_the_channel_layer_down_the_event_still_applies(
         django_capture_on_commit_callbacks(execute=True) as callbacks,
     ):
         applied = call_event_apply(connection=connection, event=ev(1, K.RINGING, 0, agent="101"))
-    assert len(callbacks) == 2  # the screen-pop, then the agent's new state
+    assert len(callbacks) == 1  # the screen-pop with the agent's new state, in one hand-over
     assert Call.objects.get().pk == applied.call.pk
     assert AgentStateInterval.objects.get().state == AgentState.RINGING
     assert f"screen-pop for agents {agent_101.pk} skipped: channel layer unavailable" in caplog.text
-    assert f"state of agent {agent_101.pk} skipped: channel layer unavailable" in caplog.text
 
 
 def test_the_push_goes_after_commit_to_the_ringing_agent_only(
@@ -181,32 +180,34 @@ def test_the_push_goes_after_commit_to_the_ringing_agent_only(
 ):
     from unittest import mock
 
-    with (
-        mock.patch("telephony.realtime.push_call") as push,
-        mock.patch("telephony.realtime.push_state"),
-    ):
+    with mock.patch("telephony.realtime.push_call") as push:
         with django_capture_on_commit_callbacks(execute=True):
             call_event_apply(connection=connection, event=ev(1, K.QUEUED, 0, queue="cards"))
         # Nobody's phone rings yet: only the supervisors' live view hears of the call.
-        (agent_ids, company_id, payload, live), _ = push.call_args
-        assert (agent_ids, company_id, payload, live["outcome"]) == (
+        (agent_ids, company_id, payload, live, states), _ = push.call_args
+        assert (agent_ids, company_id, payload, live["outcome"], states) == (
             [],
             connection.company_id,
             None,
             "in_progress",
+            [],
         )
         with django_capture_on_commit_callbacks(execute=False) as ringing:
             call_event_apply(connection=connection, event=ev(2, K.RINGING, 3, agent="101"))
         assert push.call_count == 1  # not before commit
-        assert len(ringing) == 2  # the call first, then the agent's state
+        assert len(ringing) == 1
         ringing[0]()
-    (agent_ids, company_id, payload, live), _ = push.call_args
+    (agent_ids, company_id, payload, live, states), _ = push.call_args
     assert (agent_ids, payload["pbx_call_id"], payload["outcome"], live["agent_id"]) == (
         [agent_101.pk],
         "c1",
         "in_progress",
         agent_101.pk,
     )
+    # The agent's new state travels in the same hand-over, after the card.
+    assert [(agent_id, state["state"], state["call_id"]) for agent_id, state in states] == [
+        (agent_101.pk, "ringing", payload["id"])
+    ]
 
 
 def test_on_a_shared_pbx_later_events_follow_the_calls_company(company, other_company):
@@ -248,6 +249,6 @@ def test_after_a_transfer_the_card_goes_to_the_agent_it_rings_next(
         django_capture_on_commit_callbacks(execute=True),
     ):
         call_event_apply(connection=connection, event=ev(4, K.RINGING, 62, agent="102"))
-    (agent_ids, _, payload, _), _ = push.call_args
+    (agent_ids, _, payload, _, _), _ = push.call_args
     # Anna answered first and stays the call's agent, wrapping up; Boris's phone rings now.
     assert (agent_ids, payload["pbx_call_id"]) == (sorted([agent_101.pk, boris.pk]), "c1")

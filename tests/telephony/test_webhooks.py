@@ -3,6 +3,7 @@ import time
 from unittest import mock
 
 import pytest
+from django import db
 from django.db import OperationalError
 
 from telephony.models import BlockedNumber, Call, CallEventRecord, InboundRequest, PbxConnection
@@ -100,13 +101,47 @@ def test_an_unknown_key_is_404_and_nothing_is_stored(client, connection):
     assert InboundRequest.objects.count() == 0
 
 
+def _failing(table: str):
+    """A database that refuses every statement touching `table` ("" for every statement)."""
+
+    def refuse(execute, sql, params, many, context):
+        if table in sql:
+            raise OperationalError("connection refused")
+        return execute(sql, params, many, context)
+
+    return db.connection.execute_wrapper(refuse)
+
+
 def test_with_the_database_down_the_pbx_is_told_to_retry(client, connection):
-    with mock.patch.object(
-        InboundRequest.objects, "create", side_effect=OperationalError("connection refused")
-    ):
+    with _failing(""):
         response = post_native(client, connection, ringing())
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
+
+
+def test_a_database_failure_while_applying_writes_nothing_and_the_retry_applies(
+    client, connection
+):
+    with _failing("telephony_calleventrecord"):
+        response = post_native(client, connection, ringing())
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
+    # The stored request, the call and the event went back together: the PBX sends it again.
+    assert (InboundRequest.objects.count(), Call.objects.count()) == (0, 0)
+    retried = post_native(client, connection, ringing())
+    assert (retried.status_code, retried.json()) == (200, {"applied": 1, "duplicates": 0})
+    assert list(InboundRequest.objects.values_list("status", flat=True)) == ["applied"]
+    assert Call.objects.get().events.count() == 1
+
+
+def test_a_server_error_while_applying_still_keeps_the_request(client, connection):
+    client.raise_request_exception = False
+    with mock.patch("telephony.webhooks.call_event_apply", side_effect=KeyError("a bug")):
+        response = post_native(client, connection, ringing())
+    assert response.status_code == 500
+    inbound = InboundRequest.objects.get()
+    assert (inbound.status, inbound.error) == ("received", "not applied: server error")
+    assert bytes(inbound.body) == json.dumps(ringing()).encode()
+    assert Call.objects.count() == 0
 
 
 def test_a_key_only_ever_writes_into_its_own_company(client, connection, other_company):
