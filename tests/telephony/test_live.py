@@ -48,9 +48,7 @@ def ringing():
     )
 
 
-async def test_a_supervisor_sees_the_snapshot_then_the_ring_and_the_agents_state(
-    setup, supervisor
-):
+async def test_a_supervisor_sees_the_snapshot_then_the_ring_and_the_agents_state(setup, supervisor):
     live, connected, _ = await connect(supervisor)
     assert connected
     snapshot = await live.receive_json_from(timeout=2)

@@ -119,9 +119,7 @@ def test_with_the_database_down_the_pbx_is_told_to_retry(client, connection):
     assert response["Retry-After"] == "5"
 
 
-def test_a_database_failure_while_applying_writes_nothing_and_the_retry_applies(
-    client, connection
-):
+def test_a_database_failure_while_applying_writes_nothing_and_the_retry_applies(client, connection):
     with _failing("telephony_calleventrecord"):
         response = post_native(client, connection, ringing())
     assert (response.status_code, response["Retry-After"]) == (503, "5")
