@@ -241,6 +241,46 @@ def start_server(
     raise AssertionError  # unreachable: fail() exits
 
 
+def start_applier(log_dir: Path, env: dict | None = None) -> Server:
+    """`manage.py apply_pbx_events`, the applier of PBX_APPLY_IN_WORKER, in its own group."""
+    command = [sys.executable, "manage.py", "apply_pbx_events"]
+    log_path = log_dir / "applier.log"
+    environment = {**os.environ, **(env or {})}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    applier = Server("applier", 0, process, log_path, 1, command)
+    time.sleep(1.0)
+    if process.poll() is not None:
+        fail(f"the applier exited with {process.returncode}:\n{applier.log_tail()}")
+    return applier
+
+
+def pending_requests() -> int:
+    """PBX requests stored and answered but not applied yet (PBX_APPLY_IN_WORKER)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM telephony_inboundrequest WHERE status = 'received'")
+        return cursor.fetchone()[0]
+
+
+def wait_until_applied(timeout: float = 300) -> float:
+    """Seconds until the applier has applied every stored request."""
+    started = time.perf_counter()
+    while pending_requests():
+        if time.perf_counter() - started > timeout:
+            fail(f"the applier left requests unapplied for {timeout:g} s")
+        time.sleep(0.05)
+    return time.perf_counter() - started
+
+
 def _answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:

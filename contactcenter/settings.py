@@ -156,6 +156,11 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# PBX webhooks: apply each request before answering (default), or answer native-format requests
+# once stored and let one `manage.py apply_pbx_events` process apply them (telephony/applier.py):
+# several times the ingest rate, for deployments that run that process.
+PBX_APPLY_IN_WORKER = env_bool("PBX_APPLY_IN_WORKER", False)
+
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -352,6 +352,7 @@ class InboundRequest(models.Model):
         DUPLICATE = "duplicate", _("Duplicate")
         REJECTED = "rejected", _("Rejected: malformed")
         UNAUTHORIZED = "unauthorized", _("Rejected: bad signature")
+        FAILED = "failed", _("Failed: server error")
 
     connection = models.ForeignKey(
         PbxConnection, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -370,7 +371,11 @@ class InboundRequest(models.Model):
         verbose_name = _("inbound request")
         verbose_name_plural = _("inbound requests")
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["connection", "-received_at"], name="inbound_conn_time")]
+        indexes = [
+            models.Index(fields=["connection", "-received_at"], name="inbound_conn_time"),
+            # The applier's queue (PBX_APPLY_IN_WORKER): stored, answered, not applied yet.
+            models.Index(fields=["id"], condition=Q(status="received"), name="inbound_pending"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.received_at} {self.get_status_display()}"

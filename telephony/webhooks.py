@@ -8,6 +8,7 @@ unknown connection key, 503 "retry later" when the database cannot take the even
 import logging
 import time
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -19,17 +20,12 @@ from django.views.decorators.http import require_POST
 from contactcenter.lib import rawsql
 from contactcenter.lib.phones import lookup_key
 from contactcenter.tenancy.models import Company
+from telephony import applier
+from telephony.inbound import request_apply
 from telephony.models import BlockedNumber, InboundRequest, PbxConnection
 from telephony.pbx import native, twilio, zammad
-from telephony.pbx.events import (
-    AgentEvent,
-    CallEvent,
-    CallEventKind,
-    PayloadError,
-    SignatureError,
-)
-from telephony.presence import agent_event_apply
-from telephony.services import call_event_apply, company_for_event, connection_companies
+from telephony.pbx.events import CallEventKind, PayloadError, SignatureError
+from telephony.services import company_for_event
 
 log = logging.getLogger(__name__)
 Status = InboundRequest.Status
@@ -102,12 +98,6 @@ def _store_refused(connection, request, status: str, error: str, http_status: in
     return JsonResponse({"error": error}, status=http_status)
 
 
-def _unknown_agents_note(extensions: list[str]) -> str:
-    if not extensions:
-        return ""
-    return "agent events for extensions no agent has: " + ", ".join(sorted(set(extensions)))
-
-
 def _parse(connection: PbxConnection, request: HttpRequest, received_at) -> list:
     """Authenticate (SignatureError) and parse (PayloadError) by the connection's format."""
     if connection.format == PbxConnection.Format.NATIVE:
@@ -160,37 +150,24 @@ def pbx_webhook(request: HttpRequest, key: str) -> JsonResponse:
     except PayloadError as error:
         return _store_refused(connection, request, Status.REJECTED, str(error), 400)
 
-    applied = duplicates = 0
-    unknown_agents = []
+    if settings.PBX_APPLY_IN_WORKER and connection.format == PbxConnection.Format.NATIVE:
+        # Answered once stored: the applier (manage.py apply_pbx_events) applies it next.
+        try:
+            _store(connection, request, Status.RECEIVED)
+            applier.wake()
+        except DatabaseError:
+            log.exception("PBX webhook: cannot store a request of connection %s", connection.pk)
+            return _retry_later()
+        return JsonResponse({"accepted": len(events)}, status=202)
+
     try:
         with transaction.atomic():
-            # Stored as applied, the common case: one write; corrected below when it was not.
+            # Stored as applied, the common case: one write; corrected when it was not.
             inbound = _store(connection, request, Status.APPLIED)
-            call_events = [e for e in events if isinstance(e, CallEvent)]
-            for event in call_events:
-                company_for_event(connection, event)  # refuse the whole batch before applying
-            for event in events:
-                if isinstance(event, AgentEvent):
-                    result = agent_event_apply(
-                        companies=connection_companies(connection), event=event
-                    )
-                    if not result.agents:
-                        unknown_agents.append(event.agent)
-                    applied += 1
-                    continue
-                result = call_event_apply(connection=connection, event=event, request=inbound)
-                duplicates += result.duplicate
-                applied += not result.duplicate
+            result = request_apply(connection, inbound, events)
             blocked = connection.format == PbxConnection.Format.ZAMMAD and _is_blocked(
                 connection, events
             )
-            # A request that carried no event (Twilio's "initiated") is applied: nothing to do.
-            if duplicates and not applied:
-                inbound.status = Status.DUPLICATE
-            # Agent events for extensions no agent has (a reception phone) are kept, and said.
-            inbound.error = _unknown_agents_note(unknown_agents)
-            if inbound.status != Status.APPLIED or inbound.error:
-                rawsql.update(inbound, ["status", "error"])
     except PayloadError as error:
         return _store_refused(connection, request, Status.REJECTED, str(error), 400)
     except DatabaseError:
@@ -203,4 +180,4 @@ def pbx_webhook(request: HttpRequest, key: str) -> JsonResponse:
 
     if connection.format == PbxConnection.Format.ZAMMAD:
         return JsonResponse(zammad.reply_for(blocked))
-    return JsonResponse({"applied": applied, "duplicates": duplicates})
+    return JsonResponse({"applied": result.applied, "duplicates": result.duplicates})

@@ -62,16 +62,32 @@ def _rows(model, field_names, sql_tail: str, params: Sequence) -> tuple[list, li
     return fields, converted
 
 
-def _lock_clause(lock: bool) -> str:
-    return " FOR UPDATE" if lock and _db().features.has_select_for_update else ""
+def _lock_clause(lock: bool, skip_locked: bool = False) -> str:
+    features = _db().features
+    if not (lock and features.has_select_for_update):
+        return ""
+    return " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
 
 
 def select(
-    model: type[Model], where: str, params: Sequence, *, order_by: str = "", lock: bool = False
+    model: type[Model],
+    where: str,
+    params: Sequence,
+    *,
+    order_by: str = "",
+    limit: int | None = None,
+    lock: bool = False,
+    skip_locked: bool = False,
 ) -> list[Model]:
     """Instances of `model` WHERE `where` (SQL with %s placeholders); `lock` adds FOR UPDATE
-    where the database has it (SQLite locks the whole database on its first write anyway)."""
-    tail = f"WHERE {where}" + (f" ORDER BY {order_by}" if order_by else "") + _lock_clause(lock)
+    (with `skip_locked`, rows another transaction holds are passed over) where the database has
+    it: SQLite locks the whole database on its first write anyway."""
+    tail = (
+        f"WHERE {where}"
+        + (f" ORDER BY {order_by}" if order_by else "")
+        + (f" LIMIT {int(limit)}" if limit is not None else "")
+        + _lock_clause(lock, skip_locked)
+    )
     fields, rows = _rows(model, None, tail, params)
     names = [f.attname for f in fields]
     return [model.from_db(DEFAULT_DB_ALIAS, names, values) for values in rows]

@@ -133,7 +133,7 @@ def test_a_database_failure_while_applying_writes_nothing_and_the_retry_applies(
 
 def test_a_server_error_while_applying_still_keeps_the_request(client, connection):
     client.raise_request_exception = False
-    with mock.patch("telephony.webhooks.call_event_apply", side_effect=KeyError("a bug")):
+    with mock.patch("telephony.inbound.call_event_apply", side_effect=KeyError("a bug")):
         response = post_native(client, connection, ringing())
     assert response.status_code == 500
     inbound = InboundRequest.objects.get()

@@ -1,0 +1,178 @@
+"""PBX_APPLY_IN_WORKER: the webhook answers once the request is stored, the applier applies it."""
+
+import io
+import json
+import threading
+import time
+from unittest import mock
+
+import pytest
+from django.core.management import call_command
+from django.db import connection as db_connection
+
+from telephony import applier
+from telephony.models import (
+    AgentState,
+    AgentStateInterval,
+    Call,
+    CallEventRecord,
+    DidRoute,
+    Extension,
+    InboundRequest,
+    PbxConnection,
+)
+from tests.telephony.test_webhooks import post_native, ringing
+
+
+@pytest.fixture
+def connection(company):
+    return PbxConnection.objects.create(
+        name="Bank PBX", company=company, format="native", secret="s3cret"
+    )
+
+
+@pytest.fixture
+def in_worker(settings):
+    settings.PBX_APPLY_IN_WORKER = True
+
+
+@pytest.fixture
+def agent_101(company, agent):
+    from telephony.models import Agent
+
+    row = Agent.objects.create(company=company, user=agent)
+    Extension.objects.create(company=company, agent=row, number="101")
+    return row
+
+
+def statuses():
+    return list(InboundRequest.objects.order_by("id").values_list("status", "error"))
+
+
+def test_the_pbx_is_answered_once_stored_and_the_applier_applies(
+    client, connection, customer, agent_101, in_worker, django_capture_on_commit_callbacks
+):
+    response = post_native(
+        client, connection, ringing(type="ringing", agent="101", event_id="e1")
+    )
+    assert (response.status_code, response.json()) == (202, {"accepted": 1})
+    assert statuses() == [("received", "")]
+    assert Call.objects.count() == 0
+
+    with (
+        mock.patch("telephony.realtime.push_call") as push,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert applier.apply_pending() == 1
+    assert statuses() == [("applied", "")]
+    call = Call.objects.get()
+    assert (call.pbx_call_id, call.caller_e164, call.agent_id) == (
+        "c1",
+        "+79161234567",
+        agent_101.pk,
+    )
+    assert list(call.customers.all()) == [customer]
+    assert AgentStateInterval.objects.get(agent=agent_101).state == AgentState.RINGING
+    # The card went to the ringing agent after the batch committed.
+    (agent_ids, _, payload, _, states), _ = push.call_args
+    assert (agent_ids, payload["customers"][0]["name"], states[0][1]["state"]) == (
+        [agent_101.pk],
+        "Ivan Petrov",
+        "ringing",
+    )
+    assert applier.apply_pending() == 0
+
+
+def test_duplicates_and_reordered_events_come_out_as_applied_at_once(
+    client, connection, in_worker
+):
+    events = [
+        ringing(event_id="e3", type="hangup", cause="normal", timestamp="2026-11-23T09:01:00Z"),
+        ringing(event_id="e1"),
+        ringing(event_id="e2", type="answered", agent="101", timestamp="2026-11-23T09:00:10Z"),
+        ringing(event_id="e1"),
+    ]
+    for event in events:
+        assert post_native(client, connection, event).status_code == 202
+    assert applier.apply_pending(limit=2) == 2  # in the order they came, a batch at a time
+    assert applier.apply_pending() == 2
+    assert [s for s, _ in statuses()] == ["applied", "applied", "applied", "duplicate"]
+    call = Call.objects.get()
+    assert (call.outcome, call.queue_wait_seconds, call.talk_seconds) == ("answered", 10, 50)
+    assert CallEventRecord.objects.count() == 3
+
+
+def test_a_request_that_cannot_be_applied_is_marked_and_the_batch_goes_on(
+    client, company, in_worker
+):
+    shared = PbxConnection.objects.create(name="Shared", format="native", secret="s3cret")
+    DidRoute.objects.create(company=company, connection=shared, did="+74950000000")
+    post_native(client, shared, ringing(event_id="e1", did="+74959999999"))
+    post_native(client, shared, ringing(event_id="e2", call_id="c2", did="+74950000000"))
+    with mock.patch(
+        "telephony.applier.request_apply", wraps=applier.request_apply
+    ) as apply_request:
+        apply_request.side_effect = [mock.DEFAULT, KeyError("a bug"), mock.DEFAULT]
+        post_native(client, shared, ringing(event_id="e3", call_id="c3", did="+74950000000"))
+        assert applier.apply_pending() == 3
+    assert statuses() == [
+        ("rejected", "did: +74959999999 is not routed to any client company on this connection"),
+        ("failed", "not applied: server error"),
+        ("applied", ""),
+    ]
+    assert list(Call.objects.values_list("pbx_call_id", flat=True)) == ["c3"]
+
+
+def test_zammad_bridges_still_get_their_answer_at_once(client, company, in_worker):
+    cti = PbxConnection.objects.create(name="CTI", company=company, format="zammad")
+    response = client.post(
+        f"/telephony/webhooks/{cti.key}/",
+        data={
+            "event": "newCall",
+            "from": "89031112233",
+            "to": "4950000000",
+            "direction": "in",
+            "callId": "z1",
+        },
+    )
+    assert (response.status_code, response.json()) == (200, {})
+    assert statuses() == [("applied", "")]
+    assert Call.objects.get().pbx_call_id == "z1"
+
+
+def test_a_malformed_request_is_still_refused_at_once(client, connection, in_worker):
+    response = post_native(client, connection, {"call_id": "c1"})
+    assert response.status_code == 400
+    assert [s for s, _ in statuses()] == ["rejected"]
+    assert applier.apply_pending() == 0
+
+
+def test_the_command_applies_what_is_waiting(client, connection, in_worker):
+    for n in range(3):
+        post_native(client, connection, ringing(event_id=f"e{n}", call_id=f"c{n}"))
+    out = io.StringIO()
+    call_command("apply_pbx_events", "--once", "--batch", "2", stdout=out)
+    assert out.getvalue().strip() == "applied 3 requests"
+    assert [s for s, _ in statuses()] == ["applied"] * 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stored_request_wakes_the_waiting_applier(company):
+    """On PostgreSQL the webhook's NOTIFY ends the applier's wait at once (SQLite polls)."""
+    applier.listen()
+
+    def store_later():
+        time.sleep(0.3)
+        from django.db import connection as own
+
+        applier.wake()
+        own.close()
+
+    started = time.monotonic()
+    threading.Thread(target=store_later).start()
+    applier.wait(timeout=5.0)
+    waited = time.monotonic() - started
+    assert waited < 1.5, f"waited {waited:.2f} s"
+    if db_connection.vendor == "postgresql":
+        assert waited >= 0.3
+    json.dumps(waited)
