@@ -29,11 +29,12 @@ def _unknown_agents_note(extensions: list[str]) -> str:
 
 
 def request_apply(
-    connection: PbxConnection, inbound: InboundRequest, events: list
+    connection: PbxConnection, inbound: InboundRequest, events: list, *, write_status=True
 ) -> RequestResult:
     """Apply `events` (parsed from `inbound`) and give `inbound` its final status, writing it
-    only when it differs from the one it was stored with. Raises PayloadError, writing nothing
-    more, when an event cannot be placed (a DID routed to no company)."""
+    (unless the caller writes it) only when it differs from the one it was stored with. Raises
+    PayloadError, writing nothing more, when an event cannot be placed (a DID routed to no
+    company)."""
     stored = (inbound.status, inbound.error)
     for event in events:
         if isinstance(event, CallEvent):
@@ -54,6 +55,6 @@ def request_apply(
     inbound.status = Status.DUPLICATE if duplicates and not applied else Status.APPLIED
     # Agent events for extensions no agent has (a reception phone) are kept, and said.
     inbound.error = _unknown_agents_note(unknown_agents)
-    if (inbound.status, inbound.error) != stored:
+    if write_status and (inbound.status, inbound.error) != stored:
         rawsql.update(inbound, ["status", "error"])
     return RequestResult(applied=applied, duplicates=duplicates)

@@ -31,7 +31,6 @@ from telephony.models import (
     AgentState,
     AgentStateInterval,
     Call,
-    Extension,
     PauseReason,
 )
 from telephony.pbx.events import AgentEvent, AgentEventKind, CallEvent, CallEventKind
@@ -217,10 +216,9 @@ def call_presence_apply(
 def _agent_with_extension(company_id: int, number: str) -> int | None:
     if not number:
         return None
-    rows = rawsql.select_values(
-        Extension, ["agent_id"], "company_id = %s AND number = %s", [company_id, number]
-    )
-    return rows[0][0] if rows else None
+    from telephony.services import agent_of_extension  # services imports this module
+
+    return agent_of_extension(company_id, number)
 
 
 # --- agent events from the PBX ------------------------------------------------------------------

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import os
 import threading
+from contextlib import contextmanager
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -121,7 +122,35 @@ async def _group_send_all(layer, groups_messages: list[tuple[str, dict]]) -> Non
         await layer.group_send(group, message)
 
 
+_held = threading.local()
+
+
+@contextmanager
+def held():
+    """Hold this thread's pushes until the block ends, then send them all in one hand-over.
+
+    The applier wraps a batch in it: the pushes its commit releases (one per event) then cost
+    one trip to the push loop, not one each. Nothing is held across a rollback: pushes are only
+    ever sent from on-commit callbacks.
+    """
+    if getattr(_held, "messages", None) is not None:
+        yield  # already holding: the outer block sends
+        return
+    _held.messages, _held.what = [], []
+    try:
+        yield
+    finally:
+        messages, what = _held.messages, _held.what
+        _held.messages = _held.what = None
+        if messages:
+            _send(messages, "; ".join(what))
+
+
 def _send(groups_messages: list[tuple[str, dict]], what: str) -> None:
+    if getattr(_held, "messages", None) is not None:
+        _held.messages.extend(groups_messages)
+        _held.what.append(what)
+        return
     layer = get_channel_layer()
     if layer is None:
         return

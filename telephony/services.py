@@ -1,5 +1,7 @@
 """Applying normalised PBX events to the call log: idempotent, order-tolerant, one call locked."""
 
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -131,16 +133,51 @@ def _locked_call(connection: PbxConnection, company: Company, event: CallEvent) 
     return call
 
 
+_memo = threading.local()
+
+
+@contextmanager
+def lookups_kept():
+    """Within the block, queues and extensions are read once each: the applier's batch of a
+    few hundred events names the same few again and again. (Not across batches: a change an
+    administrator makes applies from the next batch on.)"""
+    if getattr(_memo, "values", None) is not None:
+        yield
+        return
+    _memo.values = {}
+    try:
+        yield
+    finally:
+        _memo.values = None
+
+
+def _kept(key: tuple, load):
+    values = getattr(_memo, "values", None)
+    if values is None:
+        return load()
+    if key not in values:
+        values[key] = load()
+    return values[key]
+
+
 def _queue(company: Company, code: str) -> Queue | None:
-    found = rawsql.select(Queue, "company_id = %s AND code = %s", [company.pk, code])
-    return found[0] if found else None
+    def load():
+        found = rawsql.select(Queue, "company_id = %s AND code = %s", [company.pk, code])
+        return found[0] if found else None
+
+    return _kept(("queue", company.pk, code), load)
 
 
-def _agent_of_extension(company: Company, number: str) -> int | None:
-    found = rawsql.select_values(
-        Extension, ["agent_id"], "company_id = %s AND number = %s", [company.pk, number]
-    )
-    return found[0][0] if found else None
+def agent_of_extension(company_id: int, number: str) -> int | None:
+    """The agent whose extension (or SIP user) this is in the company."""
+
+    def load():
+        found = rawsql.select_values(
+            Extension, ["agent_id"], "company_id = %s AND number = %s", [company_id, number]
+        )
+        return found[0][0] if found else None
+
+    return _kept(("extension", company_id, number), load)
 
 
 def _match_customers(call: Call, matched_before: str) -> list[tuple[int, str]] | None:
@@ -182,7 +219,7 @@ def _apply_facts(call: Call, events: list[CallEvent]) -> tuple[dict[str, int], l
     facts = derive_call(events, short_abandon_seconds=queue.short_abandon_seconds if queue else 5)
     if facts.queue and (queue is None or queue.code != facts.queue):
         queue = _queue(company, facts.queue)
-    agent_id = _agent_of_extension(company, facts.agent) if facts.agent else None
+    agent_id = agent_of_extension(company.pk, facts.agent) if facts.agent else None
     matched_before = call.caller_e164
     call.direction = facts.direction
     call.caller = facts.caller[:64]

@@ -52,9 +52,7 @@ def statuses():
 def test_the_pbx_is_answered_once_stored_and_the_applier_applies(
     client, connection, customer, agent_101, in_worker, django_capture_on_commit_callbacks
 ):
-    response = post_native(
-        client, connection, ringing(type="ringing", agent="101", event_id="e1")
-    )
+    response = post_native(client, connection, ringing(type="ringing", agent="101", event_id="e1"))
     assert (response.status_code, response.json()) == (202, {"accepted": 1})
     assert statuses() == [("received", "")]
     assert Call.objects.count() == 0
@@ -83,9 +81,7 @@ def test_the_pbx_is_answered_once_stored_and_the_applier_applies(
     assert applier.apply_pending() == 0
 
 
-def test_duplicates_and_reordered_events_come_out_as_applied_at_once(
-    client, connection, in_worker
-):
+def test_duplicates_and_reordered_events_come_out_as_applied_at_once(client, connection, in_worker):
     events = [
         ringing(event_id="e3", type="hangup", cause="normal", timestamp="2026-11-23T09:01:00Z"),
         ringing(event_id="e1"),
@@ -109,11 +105,15 @@ def test_a_request_that_cannot_be_applied_is_marked_and_the_batch_goes_on(
     DidRoute.objects.create(company=company, connection=shared, did="+74950000000")
     post_native(client, shared, ringing(event_id="e1", did="+74959999999"))
     post_native(client, shared, ringing(event_id="e2", call_id="c2", did="+74950000000"))
-    with mock.patch(
-        "telephony.applier.request_apply", wraps=applier.request_apply
-    ) as apply_request:
-        apply_request.side_effect = [mock.DEFAULT, KeyError("a bug"), mock.DEFAULT]
-        post_native(client, shared, ringing(event_id="e3", call_id="c3", did="+74950000000"))
+    post_native(client, shared, ringing(event_id="e3", call_id="c3", did="+74950000000"))
+    real = applier.request_apply
+
+    def buggy_for_c2(pbx, inbound, events, **kwargs):
+        if events[0].call_id == "c2":
+            raise KeyError("a bug")
+        return real(pbx, inbound, events, **kwargs)
+
+    with mock.patch("telephony.applier.request_apply", side_effect=buggy_for_c2):
         assert applier.apply_pending() == 3
     assert statuses() == [
         ("rejected", "did: +74959999999 is not routed to any client company on this connection"),
@@ -176,3 +176,39 @@ def test_a_stored_request_wakes_the_waiting_applier(company):
     if db_connection.vendor == "postgresql":
         assert waited >= 0.3
     json.dumps(waited)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_sends_its_pushes_in_one_hand_over_after_commit(
+    client, connection, company, agent_101, in_worker
+):
+    from contactcenter.tenancy.models import Role
+    from telephony import realtime
+    from telephony.models import Agent
+    from tests.conftest import make_user
+
+    boris = Agent.objects.create(company=company, user=make_user("boris", company, Role.AGENT))
+    Extension.objects.create(company=company, agent=boris, number="102")
+    post_native(client, connection, ringing(event_id="e1", type="ringing", agent="101"))
+    post_native(
+        client, connection, ringing(event_id="e2", call_id="c2", type="ringing", agent="102")
+    )
+    with (
+        mock.patch("telephony.realtime._send", wraps=realtime._send) as send,
+        mock.patch("telephony.realtime._group_send_all") as group_send_all,
+    ):
+        assert applier.apply_pending() == 2
+    # Two events, one push each after commit, held and sent together: one trip to the layer.
+    assert send.call_count == 3
+    (_layer, messages), _ = group_send_all.call_args
+    assert group_send_all.call_count == 1
+    assert [(group, message["type"]) for group, message in messages] == [
+        (f"agent.{agent_101.pk}", "call.update"),
+        (f"live.{company.pk}", "live.call"),
+        (f"agent.{agent_101.pk}", "state.update"),
+        (f"live.{company.pk}", "live.state"),
+        (f"agent.{boris.pk}", "call.update"),
+        (f"live.{company.pk}", "live.call"),
+        (f"agent.{boris.pk}", "state.update"),
+        (f"live.{company.pk}", "live.state"),
+    ]
