@@ -53,6 +53,7 @@ from _web import (
     print_memory,
     setup_django,
     signed_request,
+    start_applier,
     start_server,
     stop_on_sigterm,
     uvicorn_command,
@@ -85,6 +86,11 @@ def parse_args(argv):
     )
     parser.add_argument("--database", default="cc_bench_screen_pop", help="PostgreSQL database")
     parser.add_argument("--seed", type=int, default=1, help="picks callers and durations")
+    parser.add_argument(
+        "--inline",
+        action="store_true",
+        help="apply each event before answering (PBX_APPLY_IN_WORKER off), without the applier",
+    )
     return parser.parse_args(argv)
 
 
@@ -179,8 +185,10 @@ class Agents:
 class Load:
     """Posts the planned calls' events and keeps every answer."""
 
-    def __init__(self, centre, planner: CallPlanner, port: int):
+    def __init__(self, centre, planner: CallPlanner, port: int, inline: bool):
         self.centre, self.planner, self.port = centre, planner, port
+        # Applied before the answer, or accepted once stored (the applier applies it).
+        self.expected = (200, {"applied": 1, "duplicates": 0}) if inline else (202, {"accepted": 1})
         self.answered_200: dict[str, int] = defaultdict(int)
         self.bad = []
         self.target_of: dict[str, int] = {}  # call id -> index of the agent it rings
@@ -191,7 +199,7 @@ class Load:
         status, answer = await post(self.port, request)
         elapsed = time.perf_counter() - started
         try:
-            ok = status == 200 and json.loads(answer) == {"applied": 1, "duplicates": 0}
+            ok = (status, json.loads(answer)) == self.expected
         except ValueError:
             ok = False
         if ok:
@@ -343,8 +351,15 @@ def main(argv=None) -> int:
     try:
         port = free_port()
         command = gunicorn_command(port, args.gunicorn_workers)
-        servers.append(start_server("gunicorn", command, port, log_dir, args.gunicorn_workers))
-        print(f"PBX webhooks: {' '.join(command[1:])}")
+        mode = {"PBX_APPLY_IN_WORKER": "0" if args.inline else "1"}
+        servers.append(
+            start_server("gunicorn", command, port, log_dir, args.gunicorn_workers, env=mode)
+        )
+        flag = mode["PBX_APPLY_IN_WORKER"]
+        print(f"PBX webhooks: {' '.join(command[1:])} (PBX_APPLY_IN_WORKER={flag})")
+        if not args.inline:
+            servers.append(start_applier(log_dir, mode))
+            print("applier:      manage.py apply_pbx_events")
         ws_port = free_port()
         command = uvicorn_command(ws_port, args.uvicorn_workers)
         servers.append(start_server("uvicorn", command, ws_port, log_dir, args.uvicorn_workers))
@@ -365,7 +380,7 @@ async def run(args, centre, servers, port, ws_port):
     seconds = await agents.connect()
     print(f"connected {len(agents.sockets)} agent websockets in {seconds:.1f} s", flush=True)
     planner = CallPlanner(centre.extensions, centre.customers, random.Random(args.seed))
-    load = Load(centre, planner, port)
+    load = Load(centre, planner, port, args.inline)
     indexes = list(range(args.agents))
     background_agents = indexes[: args.agents - args.sample_agents]
     sample_agents = indexes[args.agents - args.sample_agents :]
@@ -387,7 +402,7 @@ async def run(args, centre, servers, port, ws_port):
     client_share = (cpu_seconds() - cpu_client) / (time.perf_counter() - now)
     await asyncio.sleep(2)  # messages still on their way would show up in the isolation check
     memory_ok = print_memory(servers)
-    uvicorn = servers[1]
+    uvicorn = next(server for server in servers if server.name == "uvicorn")
     during_run = uvicorn.exceptions(0, uvicorn.log_size())
     await agents.close()
     return {

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/", include("contactcenter.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("telephony.urls")),
+    path("", include("reporting.urls")),
     path("", include("contactcenter.tenancy.urls")),
     path("", include("crm.urls")),
 ]

@@ -174,8 +174,8 @@ def pbx_webhook(request: HttpRequest, key: str) -> JsonResponse:
         log.exception("PBX webhook: cannot apply a request of connection %s", connection.pk)
         return _retry_later()
     except Exception:
-        # A bug must not lose the event either: keep the request, as received, for a replay.
-        _store(connection, request, Status.RECEIVED, "not applied: server error")
+        # A bug must not lose the event either: keep the request, marked, for a replay.
+        _store(connection, request, Status.FAILED, "not applied: server error")
         raise
 
     if connection.format == PbxConnection.Format.ZAMMAD:

@@ -137,7 +137,7 @@ def test_a_server_error_while_applying_still_keeps_the_request(client, connectio
         response = post_native(client, connection, ringing())
     assert response.status_code == 500
     inbound = InboundRequest.objects.get()
-    assert (inbound.status, inbound.error) == ("received", "not applied: server error")
+    assert (inbound.status, inbound.error) == ("failed", "not applied: server error")
     assert bytes(inbound.body) == json.dumps(ringing()).encode()
     assert Call.objects.count() == 0
 
