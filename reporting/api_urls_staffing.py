@@ -1,0 +1,3 @@
+"""Routes of this capability (see reporting/urls.py)."""
+
+urlpatterns = []
