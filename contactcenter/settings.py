@@ -201,6 +201,11 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "var" / "static")
 # WhiteNoise warns on every request while the directory is missing (before collectstatic).
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "reporting.staticfiles.PlotlyFinder",  # plotly.js from the plotly package, no CDN
+]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "var" / "media")
 MEDIA_URL = "media/"
 STORAGES = {
