@@ -1,3 +1,9 @@
-"""Routes of this capability (see reporting/urls.py)."""
+"""Report pages under /reports/ (see reporting/urls.py)."""
 
-urlpatterns = []
+from django.urls import path
+
+from reporting import wallboard_views
+
+urlpatterns = [
+    path("wallboard/", wallboard_views.wallboard, name="wallboard"),
+]

@@ -56,7 +56,7 @@ def _elapsed(since: datetime | None, at: datetime) -> str:
     return hms(max(0, int((at - since).total_seconds()))) if since else "—"
 
 
-def _live_companies(user, slug: str | None) -> tuple[list[int], Company | None]:
+def live_companies(user, slug: str | None) -> tuple[list[int], Company | None]:
     """The companies shown: the one `?company=` names (404 if not the user's, 403 if their role
     there may not watch), else every company where the user may watch (403 if none)."""
     company = company_from_param(user, slug)
@@ -145,7 +145,7 @@ def _script_config(company: Company | None) -> dict:
 @never_cache  # a back button must not bring back an old picture of the floor
 def live(request):
     user = request.user
-    company_ids, company = _live_companies(user, request.GET.get("company"))
+    company_ids, company = live_companies(user, request.GET.get("company"))
     at = now()
     snapshot = live_snapshot(company_ids)
     agents = _agent_rows(snapshot["agents"], at)

@@ -95,6 +95,7 @@ OBJECT_CASES = [
         {"company": "{company}"},
     ),
     Case("telephony:live", "get", "/telephony/live/?company={company}"),
+    Case("reporting:wallboard", "get", "/reports/wallboard/?company={company}"),
 ]
 
 # Writes that name the company in the body: a validation error that reads the same for a
@@ -197,6 +198,20 @@ PAGE_CASES = {
     ),
     "telephony:live": (
         "/telephony/live/",
+        {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
+    ),
+    "reporting:wallboard": (
+        "/reports/wallboard/",
+        {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
+    ),
+    # A calculator on the numbers typed in: no tenant data, planners only.
+    "reporting:erlang_c": (
+        "/reports/staffing/erlang-c/?calls=100&interval_minutes=30&aht=180",
+        {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
+    ),
+    "reports-erlang-c": (
+        "/api/reports/staffing/erlang-c/?calls=100&interval_minutes=30&aht=180"
+        "&answer_seconds=20&service_level=80",
         {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
     ),
 }
