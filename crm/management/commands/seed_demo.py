@@ -16,6 +16,7 @@ from contactcenter.demo import (
     seed_bulk,
     seed_demo,
 )
+from contactcenter.demo.calls_bulk import USERNAME_PREFIX as BULK_AGENT_PREFIX
 from contactcenter.demo.telephony import PHONE_AGENT_USERNAMES, connection_key
 from contactcenter.tenancy.models import Company, Role
 
@@ -26,6 +27,8 @@ def foreign_data() -> list[str]:
     users = (
         get_user_model()
         .objects.exclude(username__in=[u.username for u in USERS] + list(PHONE_AGENT_USERNAMES))
+        # The bulk call generator's agents (manage.py seed_calls) are demo data too.
+        .exclude(username__startswith=BULK_AGENT_PREFIX)
         .order_by("username")
         .values_list("username", flat=True)[:5]
     )

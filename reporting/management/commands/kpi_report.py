@@ -1,12 +1,15 @@
 """The KPI reports from the command line, with the same figures as the pages and the API:
 
-    python manage.py kpi_report queues|agents|intervals --company SLUG \\
+    python manage.py kpi_report queues|agents|intervals|tickets --company SLUG \\
         --from YYYY-MM-DD --to YYYY-MM-DD [--interval 15|30|60|day|week|month] \\
         [--queue CODE] [--format json|csv]
 
 JSON gives every ratio with its numerator and denominator; CSV is the export of the pages
 (reporting/exports.py): UTF-8, headed by the period, time zone, thresholds and service-level
 formula, durations in seconds and as h:mm:ss. An operator's tool: it reads any company.
+
+The tickets report prints both of its tables in CSV, by channel then by support tier, one
+after the other with a blank line between; --queue does not apply to tickets.
 """
 
 import json
@@ -24,9 +27,10 @@ from reporting.queries import (
     interval_report,
     queue_report,
 )
+from reporting.ticket_queries import ticket_report
 from telephony.models import Queue
 
-REPORTS = ("queues", "agents", "intervals")
+REPORTS = ("queues", "agents", "intervals", "tickets")
 
 
 def _date(option: str, value: str) -> date:
@@ -37,7 +41,7 @@ def _date(option: str, value: str) -> date:
 
 
 class Command(BaseCommand):
-    help = "Print a KPI report (queues, agents or intervals) of one client company."
+    help = "Print a KPI report (queues, agents, intervals or tickets) of one client company."
 
     def add_arguments(self, parser):
         parser.add_argument("report", choices=REPORTS)
@@ -75,11 +79,17 @@ class Command(BaseCommand):
                 result = queue_report(report_filter)
             elif report == "agents":
                 result = agent_report(report_filter)
+            elif report == "tickets":
+                result = ticket_report(report_filter)
             else:
                 result = interval_report(report_filter, interval)
         except ReportError as error:
             raise CommandError(str(error)) from None
-        if options["format"] == "csv":
+        if options["format"] == "csv" and report == "tickets":
+            # One file, one byte-order mark: the second table goes without its own.
+            channels, tiers = (csv_text(table) for table in result.tables())
+            self.stdout.write(channels + "\r\n" + tiers.removeprefix("\ufeff"), ending="")
+        elif options["format"] == "csv":
             self.stdout.write(csv_text(result.table()), ending="")
         else:
             self.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
