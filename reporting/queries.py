@@ -192,6 +192,12 @@ def _queue_offers(f: ReportFilter) -> QuerySet[Call]:
     return _calls(f).filter(queue__isnull=False)
 
 
+# While `_queue_offers` gives each call one row (its last queue), a company's total is the sum
+# of its queue rows, and the report reads the calls once (bench/reports.py: one scan instead of
+# two). Set to False when `_queue_offers` reads queue visits.
+ONE_OFFER_PER_CALL = True
+
+
 def _company_calls(f: ReportFilter) -> QuerySet[Call]:
     """Each queued call once, for company totals, whatever the queues it visited."""
     return _calls(f).filter(queue__isnull=False)
@@ -638,13 +644,16 @@ def queue_report(f: ReportFilter) -> QueueReport:
     """Per queue, then per company (each call once) and for all the companies together."""
     infos = _company_infos(f)
     variants = {cid: info.service_level_variant for cid, info in infos.items()}
-    by_queue = {
-        row["queue_id"]: CallFigures.from_row(row)
-        for row in _queue_offers(f).values("queue_id").annotate(**_AGGREGATES)
-    }
     by_company = {cid: CallFigures() for cid in infos}
-    for row in _company_calls(f).values("company_id").annotate(**_AGGREGATES):
-        by_company[row["company_id"]] = CallFigures.from_row(row)
+    by_queue = {}
+    for row in _queue_offers(f).values("company_id", "queue_id").annotate(**_AGGREGATES):
+        by_queue[row["queue_id"]] = figures = CallFigures.from_row(row)
+        if ONE_OFFER_PER_CALL:
+            by_company[row["company_id"]] += figures
+    if not ONE_OFFER_PER_CALL:
+        # A call offered in several queues is in several queue rows: count it once here.
+        for row in _company_calls(f).values("company_id").annotate(**_AGGREGATES):
+            by_company[row["company_id"]] = CallFigures.from_row(row)
     rows = [
         QueueRow(
             queue=q,
