@@ -96,6 +96,10 @@ OBJECT_CASES = [
     ),
     Case("telephony:live", "get", "/telephony/live/?company={company}"),
     Case("reporting:wallboard", "get", "/reports/wallboard/?company={company}"),
+    Case("reporting:staffing_forecast", "get", "/reports/staffing/forecast/?company={company}"),
+    Case(
+        "reports-staffing-forecast", "get", "/api/reports/staffing/forecast/?company={company}"
+    ),
 ]
 
 # Writes that name the company in the body: a validation error that reads the same for a
@@ -207,6 +211,14 @@ PAGE_CASES = {
     # A calculator on the numbers typed in: no tenant data, planners only.
     "reporting:erlang_c": (
         "/reports/staffing/erlang-c/?calls=100&interval_minutes=30&aht=180",
+        {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
+    ),
+    "reporting:staffing_forecast": (
+        "/reports/staffing/forecast/?company={company}",
+        {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
+    ),
+    "reports-staffing-forecast": (
+        "/api/reports/staffing/forecast/?company={company}",
         {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
     ),
     "reports-erlang-c": (
