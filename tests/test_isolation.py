@@ -96,10 +96,16 @@ OBJECT_CASES = [
     ),
     Case("telephony:live", "get", "/telephony/live/?company={company}"),
     Case("reporting:wallboard", "get", "/reports/wallboard/?company={company}"),
+    Case("reporting:queues", "get", "/reports/queues/?company={company}"),
+    Case("reports-queues", "get", "/api/reports/queues/?company={company}"),
+    Case("reporting:agents", "get", "/reports/agents/?company={company}"),
+    Case("reports-agents", "get", "/api/reports/agents/?company={company}"),
+    Case("reporting:intervals", "get", "/reports/intervals/?company={company}"),
+    Case("reports-intervals", "get", "/api/reports/intervals/?company={company}"),
+    Case("reporting:companies", "get", "/reports/companies/?company={company}"),
+    Case("reports-companies", "get", "/api/reports/companies/?company={company}"),
     Case("reporting:staffing_forecast", "get", "/reports/staffing/forecast/?company={company}"),
-    Case(
-        "reports-staffing-forecast", "get", "/api/reports/staffing/forecast/?company={company}"
-    ),
+    Case("reports-staffing-forecast", "get", "/api/reports/staffing/forecast/?company={company}"),
 ]
 
 # Writes that name the company in the body: a validation error that reads the same for a
@@ -211,6 +217,38 @@ PAGE_CASES = {
     # A calculator on the numbers typed in: no tenant data, planners only.
     "reporting:erlang_c": (
         "/reports/staffing/erlang-c/?calls=100&interval_minutes=30&aht=180",
+        {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
+    ),
+    "reporting:queues": (
+        "/reports/queues/",
+        {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
+    ),
+    "reports-queues": (
+        "/api/reports/queues/",
+        {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
+    ),
+    "reporting:agents": (
+        "/reports/agents/",
+        {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
+    ),
+    "reports-agents": (
+        "/api/reports/agents/",
+        {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
+    ),
+    "reporting:intervals": (
+        "/reports/intervals/",
+        {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
+    ),
+    "reports-intervals": (
+        "/api/reports/intervals/",
+        {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
+    ),
+    "reporting:companies": (
+        "/reports/companies/",
+        {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
+    ),
+    "reports-companies": (
+        "/api/reports/companies/",
         {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
     ),
     "reporting:staffing_forecast": (

@@ -1,0 +1,488 @@
+"""The KPI report pages (issue 4, items 2 and 3): queues, agents, intervals and client companies
+side by side, each with its filters in the URL, the notes that say what the figures mean, a
+sortable table with its total, plotly charts, CSV and XLSX exports, and drill-down to the calls.
+
+The figures are those of reporting/queries.py (design.md, "KPI definitions"); this module only
+reads the filters, runs one report and shapes it. reporting/api_reports.py answers the same
+parameters as JSON through `report_form`, `run_report` and `report_data`.
+
+Drill-down. A count links to the call log (telephony/views/calls.py) with the filters of
+CallFilterForm (company, queue, date_from, date_to, direction, agent, outcome) that list exactly
+the calls behind it, and stays plain text where those filters cannot:
+
+- the call log reads its dates as days of the viewer's zone, the reports as days of each
+  company's zone: links only where the two are the same zone;
+- it filters by one queue, one agent and no team, and has no filter for "queued" calls: totals
+  (calls of every queue), interval rows without exactly one queue, and rows of a team or of
+  several agents are not linked;
+- it has no filter for calls that are over: offered and answered (and an agent's handled) are
+  linked only where no call of theirs is still open, which the call log would list too;
+- it filters one outcome: transferred (answered, then transferred), other endings (missed, busy
+  or failed) and still-open calls have no link;
+- it selects whole days: only day, week and month intervals are linked.
+
+A queue's link selects Call.queue, the queue each call is offered in today (queries.py,
+`_queue_offers`); if a call comes to be offered in every queue it visits, queue links must follow.
+
+Who: supervisors, client managers and administrators (`KPI_ROLES`), each for the companies
+where they hold such a role; a user with none gets 403, a company slug they may not read 404.
+"""
+
+import operator
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from functools import reduce
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import django_tables2 as tables
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+from django_tables2 import RequestConfig
+
+from contactcenter.tenancy.models import Company
+from reporting import charts
+from reporting.exports import FORMATS, export_response
+from reporting.forms import MINUTE_INTERVALS, ReportFilterForm
+from reporting.queries import (
+    AgentReport,
+    IntervalReport,
+    QueueReport,
+    Ratio,
+    ReportError,
+    ReportFilter,
+    agent_report,
+    interval_report,
+    queue_report,
+    report_companies,
+)
+from reporting.report_tables import TEXT, Column, ReportTable, display, table_class
+from telephony.models import AgentState, Call
+
+QUEUES, AGENTS, INTERVALS, COMPANIES = "queues", "agents", "intervals", "companies"
+PER_PAGE = 100
+TEMPLATE = "reporting/report.html"
+
+# Hidden keys of a page's table rows (django-tables2 and the exports read only the columns').
+ROW_KEY, LINKS = "_row", "_links"
+
+
+@dataclass(frozen=True)
+class ReportKind:
+    name: str
+    title: Promise
+    url_name: str
+    with_interval: bool = False
+
+
+KINDS = {
+    QUEUES: ReportKind(QUEUES, gettext_lazy("Queue report"), "reporting:queues"),
+    AGENTS: ReportKind(AGENTS, gettext_lazy("Agent report"), "reporting:agents"),
+    INTERVALS: ReportKind(
+        INTERVALS, gettext_lazy("Interval report"), "reporting:intervals", with_interval=True
+    ),
+    COMPANIES: ReportKind(COMPANIES, gettext_lazy("Client companies"), "reporting:companies"),
+}
+
+
+# --- filters and reports, shared with the API ---------------------------------------------------
+
+
+def report_form(params, user, *, kind: str) -> ReportFilterForm:
+    """The filter form over the companies whose KPIs the user reads: 403 if there are none (an
+    agent everywhere), 404 for a company slug among the parameters that is not one of them (as
+    `queries.report_companies` answers: "not yours" looks like "missing")."""
+    companies = report_companies(user)
+    if not companies:
+        raise PermissionDenied
+    readable = {c.slug for c in companies}
+    if any(slug not in readable for slug in params.getlist("company") if slug):
+        raise Http404
+    return ReportFilterForm(params, companies=companies, with_interval=KINDS[kind].with_interval)
+
+
+def run_report(kind: str, form: ReportFilterForm):
+    """The report for a valid form, or None with the refusal added to the form's errors."""
+    try:
+        report_filter = form.report_filter()
+        if kind in (QUEUES, COMPANIES):
+            return queue_report(report_filter)
+        if kind == AGENTS:
+            return agent_report(report_filter)
+        return interval_report(report_filter, form.cleaned_data["interval"])
+    except ReportError as error:
+        # The form has already checked the dates and the direction: what is left is about the
+        # companies chosen (intervals need one time zone).
+        form.add_error("company", str(error))
+        return None
+
+
+def companies_data(report: QueueReport) -> dict:
+    """The client companies side by side: each company's total of the queue report."""
+    data = report.as_dict()
+    return {
+        "report": COMPANIES,
+        "from": data["from"],
+        "to": data["to"],
+        "companies": data["companies"],
+        "rows": data["company_totals"],
+        "total": data["total"],
+    }
+
+
+def report_table(kind: str, report) -> ReportTable:
+    return companies_table(report) if kind == COMPANIES else report.table()
+
+
+def report_data(kind: str, report) -> dict:
+    """The API's answer: the report with every ratio's numerator and denominator, and the notes
+    that say what the figures mean."""
+    data = companies_data(report) if kind == COMPANIES else report.as_dict()
+    return {**data, "notes": report_table(kind, report).as_json()["notes"]}
+
+
+# The queue table's columns that describe a queue rather than count its calls.
+_QUEUE_ONLY = ("company", "queue", "threshold", "short_abandon_threshold")
+
+
+def _figure_value(figures, service_level: Ratio, key: str):
+    value = service_level if key == "service_level" else figures.figure(key)
+    return value.value if isinstance(value, Ratio) else value
+
+
+def companies_table(report: QueueReport) -> ReportTable:
+    queue_table = report.table()
+    figure_columns = [c for c in queue_table.columns if c.key not in _QUEUE_ONLY]
+    totals = {t.company_id: t for t in report.company_totals}
+    rows = []
+    for info in report.companies:
+        total = totals[info.id]
+        rows.append(
+            {
+                "company": info.name,
+                **{
+                    c.key: _figure_value(total.figures, total.service_level, c.key)
+                    for c in figure_columns
+                },
+                ROW_KEY: f"company-{info.slug}",
+            }
+        )
+    return ReportTable(
+        title=_("Client companies"),
+        columns=[Column("company", _("Client company"), TEXT), *figure_columns],
+        rows=rows,
+        total={
+            "company": _("Total"),
+            **{c.key: queue_table.total[c.key] for c in figure_columns},
+        },
+        notes=queue_table.notes,
+    )
+
+
+# --- drill-down ---------------------------------------------------------------------------------
+
+# The call log's outcome filter for each figure that is one outcome ("" = any outcome).
+CALL_LOG_OUTCOMES = {
+    "offered": "",
+    "answered": Call.Outcome.ANSWERED,
+    "handled": Call.Outcome.ANSWERED,
+    "abandoned": Call.Outcome.ABANDONED,
+    "short_abandons": Call.Outcome.SHORT_ABANDON,
+    "timeouts": Call.Outcome.TIMEOUT,
+    "exits_key": Call.Outcome.EXIT_KEY,
+    "exits_empty": Call.Outcome.EXIT_EMPTY,
+}
+# Figures of calls that are over, whose call-log list would also show the calls still open.
+_OVER_ONLY = ("offered", "answered", "handled")
+
+
+def call_log_url(params: dict) -> str:
+    return reverse("telephony:call_list") + "?" + urlencode(params)
+
+
+def _call_log_params(
+    f: ReportFilter,
+    company: Company,
+    *,
+    queue_id: int | None = None,
+    agent_id: int | None = None,
+    days=None,
+    queued: bool = True,
+) -> dict | None:
+    """The call log's filters for the calls of one row (its queue or agent pinned), or None
+    when they cannot select them. `queued`: the row counts only queued calls, which the call
+    log cannot tell apart unless one queue is chosen."""
+    if getattr(timezone.get_current_timezone(), "key", None) != company.time_zone:
+        return None
+    if queue_id is None:
+        if len(f.queue_ids) == 1:
+            queue_id = f.queue_ids[0]
+        elif f.queue_ids or queued:
+            return None
+    if agent_id is None:
+        if f.team_ids or len(f.agent_ids) > 1:
+            return None
+        agent_id = f.agent_ids[0] if f.agent_ids else None
+    date_from, date_to = days or (f.date_from, f.date_to)
+    params = {"company": company.slug}
+    if queue_id is not None:
+        params["queue"] = queue_id
+    params |= {"date_from": date_from.isoformat(), "date_to": date_to.isoformat()}
+    if f.direction:
+        params["direction"] = f.direction
+    if agent_id is not None:
+        params["agent"] = agent_id
+    return params
+
+
+def _links(columns: list[Column], params: dict | None, *, any_open: bool) -> dict[str, str]:
+    """{column key: call-log URL} for a row; `any_open`: some call of the row is still open."""
+    if params is None:
+        return {}
+    links = {}
+    for column in columns:
+        if not column.drill or (column.drill in _OVER_ONLY and any_open):
+            continue
+        outcome = CALL_LOG_OUTCOMES[column.drill]
+        links[column.key] = call_log_url(params | ({"outcome": outcome} if outcome else {}))
+    return links
+
+
+def _with_drills(table: ReportTable) -> list[Column]:
+    return [
+        replace(c, drill=c.key) if c.key in CALL_LOG_OUTCOMES and c.kind != TEXT else c
+        for c in table.columns
+    ]
+
+
+def _queue_page_table(report: QueueReport) -> ReportTable:
+    table = report.table()
+    columns = _with_drills(table)
+    companies = {c.pk: c for c in report.filter.companies}
+    for values, row in zip(table.rows, report.rows, strict=True):
+        params = _call_log_params(report.filter, companies[row.company_id], queue_id=row.queue_id)
+        values[ROW_KEY] = f"queue-{row.queue_id}"
+        values[LINKS] = _links(columns, params, any_open=row.figures.open_calls > 0)
+    return replace(table, columns=columns)
+
+
+def _open_answered_agents(f: ReportFilter) -> set[int]:
+    """Agents on an answered call still going on among the report's calls: the call log would
+    list it beside their handled calls. (One small query; the agent report does not count
+    open calls per agent.)"""
+    in_range = reduce(
+        operator.or_,
+        (
+            Q(company_id=company_id, offered_at__gte=start, offered_at__lt=end)
+            for company_id, (start, end) in f.utc_ranges().items()
+        ),
+    )
+    calls = Call.objects.filter(
+        in_range, outcome=Call.Outcome.ANSWERED, ended_at__isnull=True, agent__isnull=False
+    )
+    if f.queue_ids:
+        calls = calls.filter(queue_id__in=f.queue_ids)
+    if f.direction:
+        calls = calls.filter(direction=f.direction)
+    return set(calls.order_by().values_list("agent_id", flat=True).distinct())
+
+
+def _agent_page_table(report: AgentReport) -> ReportTable:
+    table = report.table()
+    columns = [replace(c, drill="handled") if c.key == "handled" else c for c in table.columns]
+    companies = {c.pk: c for c in report.filter.companies}
+    still_on_calls = _open_answered_agents(report.filter) if report.rows else set()
+    for values, row in zip(table.rows, report.rows, strict=True):
+        params = _call_log_params(
+            report.filter, companies[row.company_id], agent_id=row.agent_id, queued=False
+        )
+        values[ROW_KEY] = f"agent-{row.agent_id}"
+        values[LINKS] = _links(columns, params, any_open=row.agent_id in still_on_calls)
+    return replace(table, columns=columns)
+
+
+def _interval_page_table(report: IntervalReport) -> ReportTable:
+    table = report.table()
+    columns = _with_drills(table)
+    f = report.filter
+    whole_days = report.size not in MINUTE_INTERVALS
+    queue_company = {q.queue_id: q.company_id for q in report.queues}
+    companies = {c.pk: c for c in f.companies}
+    company = None
+    if whole_days and len(f.queue_ids) == 1 and f.queue_ids[0] in queue_company:
+        company = companies[queue_company[f.queue_ids[0]]]
+    zone = ZoneInfo(report.time_zone)
+    for values, row in zip(table.rows, report.rows, strict=True):
+        values[ROW_KEY] = row.period.label
+        params = None
+        if company is not None:
+            last_day = row.period.end.astimezone(zone).date() - timedelta(days=1)
+            params = _call_log_params(f, company, days=(row.period.local_start.date(), last_day))
+        values[LINKS] = _links(columns, params, any_open=row.figures.open_calls > 0)
+    return replace(table, columns=columns)
+
+
+def _companies_page_table(report: QueueReport, query: dict) -> ReportTable:
+    """Each company's name links to its queue report for the same filters."""
+    table = companies_table(report)
+    columns = [replace(table.columns[0], drill=QUEUES), *table.columns[1:]]
+    queues_url = reverse(KINDS[QUEUES].url_name)
+    for values, info in zip(table.rows, report.companies, strict=True):
+        values[LINKS] = {
+            "company": queues_url + "?" + urlencode(query | {"company": [info.slug]}, doseq=True)
+        }
+    return replace(table, columns=columns)
+
+
+# --- the pages ----------------------------------------------------------------------------------
+
+
+def _page_table(kind: str, report, query: dict) -> ReportTable:
+    if kind == QUEUES:
+        return _queue_page_table(report)
+    if kind == AGENTS:
+        return _agent_page_table(report)
+    if kind == INTERVALS:
+        return _interval_page_table(report)
+    return _companies_page_table(report, query)
+
+
+def _charts(kind: str, report, table: ReportTable) -> list[dict[str, Any]]:
+    if kind == QUEUES:
+        several = len(report.companies) > 1
+        names = {c.id: c.name for c in report.companies}
+        rows = [
+            {
+                "queue": f"{r.name} ({names[r.company_id]})" if several else r.name,
+                "avg_talk": r.figures.average_talk().value,
+                "avg_hold": r.figures.average_hold().value,
+                "avg_wrap_up": r.figures.average_wrap_up().value,
+            }
+            for r in report.rows
+        ]
+        return [{"id": "chart-aht-parts", "figure": charts.handle_time_parts(rows, "queue")}]
+    if kind == AGENTS:
+        states = [(s, label) for s, label in AgentState.choices if s != AgentState.OFFLINE]
+        rows = [
+            {"agent": r.name, **{f"state_{s}": r.figures.seconds_in(s) for s, _label in states}}
+            for r in report.rows
+        ]
+        return [{"id": "chart-agent-states", "figure": charts.agent_states(rows, states, "agent")}]
+    label_key = "interval" if kind == INTERVALS else "company"
+    figure = charts.volume_and_service_level(table.rows, label_key=label_key)
+    return [{"id": "chart-volume", "figure": figure}]
+
+
+def _html_table(request, table: ReportTable) -> tables.Table:
+    base = table_class(table, link=lambda column, row: row.get(LINKS, {}).get(column.key))
+    meta = type(
+        "Meta",
+        (base.Meta,),
+        {
+            "attrs": {"class": "report-table", "id": "report-table"},
+            "row_attrs": {"data-row": lambda record: record.get(ROW_KEY, "")},
+            "empty_text": _("No figures for these filters."),
+        },
+    )
+    html_table = type("ReportPageTable", (base,), {"Meta": meta})(table.rows)
+    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(html_table)
+    # The total stays below whatever order the rows are sorted in (report_table.html).
+    html_table.total_cells = (
+        [{"kind": c.kind, "text": display(table.total.get(c.key), c.kind)} for c in table.columns]
+        if table.total
+        else []
+    )
+    return html_table
+
+
+def _filename(kind: str, f: ReportFilter) -> str:
+    who = f.companies[0].slug if len(f.companies) == 1 else "all"
+    return f"{kind}-{who}-{f.date_from.isoformat()}-{f.date_to.isoformat()}"
+
+
+def _tabs(current: str, query: dict) -> list[dict]:
+    """The four reports, each with the same filters (the interval only where it applies)."""
+    shared = {k: v for k, v in query.items() if k != "interval"}
+    return [
+        {
+            "name": kind.name,
+            "label": kind.title,
+            "url": reverse(kind.url_name) + "?" + urlencode(shared, doseq=True),
+            "current": kind.name == current,
+        }
+        for kind in KINDS.values()
+    ]
+
+
+def _page(request, kind: str):
+    form = report_form(request.GET, request.user, kind=kind)
+    report = run_report(kind, form) if form.is_valid() else None
+    context = {"title": KINDS[kind].title, "kind": kind, "form": form}
+    if report is None:
+        asked = {k: v for k, v in request.GET.lists() if k in form.fields}
+        return render(request, TEMPLATE, context | {"tabs": _tabs(kind, asked)})
+    query = form.query()
+    table = _page_table(kind, report, query)
+    export = request.GET.get("export")
+    if export:
+        if export not in FORMATS:
+            return HttpResponseBadRequest(
+                _("Unknown export format %(format)s: choose csv or xlsx.") % {"format": export}
+            )
+        return export_response(table, export, _filename(kind, report.filter))
+    here = reverse(KINDS[kind].url_name) + "?" + urlencode(query, doseq=True)
+    # The inputs show the range the report covers, also when the URL named no dates.
+    form.data = form.data.copy()
+    for name in ("date_from", "date_to", "interval"):
+        if name in query:
+            form.data[name] = query[name][0]
+    context |= {
+        "table": _html_table(request, table),
+        "notes": table.notes,
+        "charts": _charts(kind, report, table),
+        "permalink": here,
+        "exports": [
+            {
+                "format": file_format,
+                "label": file_format.upper(),
+                "url": f"{here}&export={file_format}",
+            }
+            for file_format in FORMATS
+        ],
+        "tabs": _tabs(kind, query),
+    }
+    return render(request, TEMPLATE, context)
+
+
+@login_required
+@require_GET
+def queues(request):
+    return _page(request, QUEUES)
+
+
+@login_required
+@require_GET
+def agents(request):
+    return _page(request, AGENTS)
+
+
+@login_required
+@require_GET
+def intervals(request):
+    return _page(request, INTERVALS)
+
+
+@login_required
+@require_GET
+def companies(request):
+    return _page(request, COMPANIES)
