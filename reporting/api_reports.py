@@ -22,6 +22,7 @@ from reporting.views import (
     COMPANIES,
     INTERVALS,
     QUEUES,
+    TICKETS,
     report_data,
     report_form,
     run_report,
@@ -322,6 +323,23 @@ class IntervalReportView(_ReportView):
         "zone: choose companies that share it); a call in the interval of its queue entry.",
         parameters=[*FILTER_PARAMETERS, INTERVAL_PARAMETER],
         responses={200: IntervalReportSerializer, **ERRORS},
+    )
+    def get(self, request):
+        return super().get(request)
+
+
+class TicketReportView(_ReportView):
+    kind = TICKETS
+
+    @extend_schema(
+        summary="Ticket report",
+        description=ROLES
+        + "Tickets by channel and by support tier, per company and in all: created, resolved, "
+        "first responses and their average time, SLA met and breached, backlog at the end of "
+        "the range and first-contact resolution (the company's window). Queue and direction "
+        "filters do not apply (400).",
+        parameters=FILTER_PARAMETERS,
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
     )
     def get(self, request):
         return super().get(request)

@@ -11,6 +11,7 @@ from reporting.api_reports import (
     CompaniesReportView,
     IntervalReportView,
     QueueReportView,
+    TicketReportView,
 )
 
 urlpatterns = [
@@ -18,4 +19,5 @@ urlpatterns = [
     path("agents/", AgentReportView.as_view(), name="reports-agents"),
     path("intervals/", IntervalReportView.as_view(), name="reports-intervals"),
     path("companies/", CompaniesReportView.as_view(), name="reports-companies"),
+    path("tickets/", TicketReportView.as_view(), name="reports-tickets"),
 ]

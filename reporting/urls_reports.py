@@ -10,4 +10,5 @@ urlpatterns = [
     path("agents/", views.agents, name="agents"),
     path("intervals/", views.intervals, name="intervals"),
     path("companies/", views.companies, name="companies"),
+    path("tickets/", views.tickets, name="tickets"),
 ]

@@ -67,9 +67,16 @@ from reporting.queries import (
     report_companies,
 )
 from reporting.report_tables import TEXT, Column, ReportTable, display, table_class
+from reporting.ticket_queries import CHANNEL, GROUPS, TIER, ticket_report
 from telephony.models import AgentState, Call
 
-QUEUES, AGENTS, INTERVALS, COMPANIES = "queues", "agents", "intervals", "companies"
+QUEUES, AGENTS, INTERVALS, COMPANIES, TICKETS = (
+    "queues",
+    "agents",
+    "intervals",
+    "companies",
+    "tickets",
+)
 PER_PAGE = 100
 TEMPLATE = "reporting/report.html"
 
@@ -92,6 +99,7 @@ KINDS = {
         INTERVALS, gettext_lazy("Interval report"), "reporting:intervals", with_interval=True
     ),
     COMPANIES: ReportKind(COMPANIES, gettext_lazy("Client companies"), "reporting:companies"),
+    TICKETS: ReportKind(TICKETS, gettext_lazy("Ticket report"), "reporting:tickets"),
 }
 
 
@@ -119,6 +127,8 @@ def run_report(kind: str, form: ReportFilterForm):
             return queue_report(report_filter)
         if kind == AGENTS:
             return agent_report(report_filter)
+        if kind == TICKETS:
+            return ticket_report(report_filter)
         return interval_report(report_filter, form.cleaned_data["interval"])
     except ReportError as error:
         # The form has already checked the dates and the direction: what is left is about the
@@ -140,7 +150,9 @@ def companies_data(report: QueueReport) -> dict:
     }
 
 
-def report_table(kind: str, report) -> ReportTable:
+def report_table(kind: str, report, group: str = CHANNEL) -> ReportTable:
+    if kind == TICKETS:
+        return report.table(group)
     return companies_table(report) if kind == COMPANIES else report.table()
 
 
@@ -348,6 +360,10 @@ def _companies_page_table(report: QueueReport, query: dict) -> ReportTable:
 
 
 def _page_table(kind: str, report, query: dict) -> ReportTable:
+    if kind == TICKETS:
+        # Tickets by channel, or by support tier with ?group=tier: no call log behind them.
+        group = (query.get("group") or [CHANNEL])[0]
+        return report.table(group if group in GROUPS else CHANNEL)
     if kind == QUEUES:
         return _queue_page_table(report)
     if kind == AGENTS:
@@ -358,6 +374,8 @@ def _page_table(kind: str, report, query: dict) -> ReportTable:
 
 
 def _charts(kind: str, report, table: ReportTable) -> list[dict[str, Any]]:
+    if kind == TICKETS:
+        return []
     if kind == QUEUES:
         several = len(report.companies) > 1
         names = {c.id: c.name for c in report.companies}
@@ -432,6 +450,8 @@ def _page(request, kind: str):
         asked = {k: v for k, v in request.GET.lists() if k in form.fields}
         return render(request, TEMPLATE, context | {"tabs": _tabs(kind, asked)})
     query = form.query()
+    if kind == TICKETS and request.GET.get("group") in GROUPS:
+        query["group"] = [request.GET["group"]]
     table = _page_table(kind, report, query)
     export = request.GET.get("export")
     if export:
@@ -460,8 +480,27 @@ def _page(request, kind: str):
             for file_format in FORMATS
         ],
         "tabs": _tabs(kind, query),
+        "groups": _groups(kind, query),
     }
     return render(request, TEMPLATE, context)
+
+
+def _groups(kind: str, query: dict) -> list[dict]:
+    """The ticket report's two groupings, as links keeping the filters."""
+    if kind != TICKETS:
+        return []
+    current = (query.get("group") or [CHANNEL])[0]
+    labels = {CHANNEL: _("By channel"), TIER: _("By support tier")}
+    return [
+        {
+            "label": labels[group],
+            "url": reverse(KINDS[kind].url_name)
+            + "?"
+            + urlencode({**query, "group": [group]}, doseq=True),
+            "current": group == current,
+        }
+        for group in GROUPS
+    ]
 
 
 @login_required
@@ -486,3 +525,9 @@ def intervals(request):
 @require_GET
 def companies(request):
     return _page(request, COMPANIES)
+
+
+@login_required
+@require_GET
+def tickets(request):
+    return _page(request, TICKETS)

@@ -96,6 +96,8 @@ OBJECT_CASES = [
     ),
     Case("telephony:live", "get", "/telephony/live/?company={company}"),
     Case("reporting:wallboard", "get", "/reports/wallboard/?company={company}"),
+    Case("reporting:tickets", "get", "/reports/tickets/?company={company}"),
+    Case("reports-tickets", "get", "/api/reports/tickets/?company={company}"),
     Case("reporting:queues", "get", "/reports/queues/?company={company}"),
     Case("reports-queues", "get", "/api/reports/queues/?company={company}"),
     Case("reporting:agents", "get", "/reports/agents/?company={company}"),
@@ -249,6 +251,14 @@ PAGE_CASES = {
     ),
     "reports-companies": (
         "/api/reports/companies/",
+        {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
+    ),
+    "reporting:tickets": (
+        "/reports/tickets/",
+        {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
+    ),
+    "reports-tickets": (
+        "/api/reports/tickets/",
         {Role.AGENT: 403, Role.SUPERVISOR: 200, Role.CLIENT_MANAGER: 200, Role.ADMIN: 200},
     ),
     "reporting:staffing_forecast": (
