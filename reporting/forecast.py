@@ -34,21 +34,13 @@ import bisect
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from itertools import pairwise
 
 from django.db.models import (
-    Count,
-    DateTimeField,
-    DurationField,
-    ExpressionWrapper,
-    F,
     IntegerField,
-    Q,
     QuerySet,
-    Sum,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, ExtractMinute, Greatest, Least, Trunc
+from django.db.models.functions import Cast, ExtractMinute, Trunc
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
@@ -67,7 +59,8 @@ from reporting.queries import (
     _queue_offers,
 )
 from reporting.report_tables import COUNT, RATIO, SECONDS, TEXT, Column, ReportTable
-from telephony.models import AgentState, AgentStateInterval, Queue
+from reporting.states import state_seconds
+from telephony.models import AgentState, Queue
 
 INTERVAL_MINUTES = (15, 30, 60)
 DEFAULT_WEEKS = 4
@@ -138,56 +131,12 @@ def _company_history(f: ReportFilter) -> CallFigures:
     return CallFigures.from_row(_company_calls(whole).aggregate(**_CALL_AGGREGATES))
 
 
-def _running_sums(slots: list[tuple[datetime, int, float]], boundaries: list[datetime]):
-    """(count, sum) of the slots that lie before each boundary."""
-    sums, count, total, index = [], 0, 0.0, 0
-    for boundary in boundaries:
-        while index < len(slots) and slots[index][0] < boundary:
-            count, total = count + slots[index][1], total + slots[index][2]
-            index += 1
-        sums.append((count, total))
-    return sums
-
-
 def _logged_in_seconds(company: Company, week: list[Period]) -> list[float]:
     """The agent-seconds logged in (any state but offline) within each interval of one week
-    that is over, from two aggregate queries whatever the number of intervals and states.
-
-    With every state interval clipped to the week [W0, W1) and times counted from W0, the
-    logged-in seconds before t are L(t) = sum over intervals of |[s, e) ∩ [0, t)|
-    = (sum of e over intervals ended before t) + t * (begun before t - ended before t)
-    - (sum of s over intervals begun before t); an interval's seconds are L(end) - L(start).
-    The sums and counts "before t" add up the per-slot groups of s and of e: t is an interval
-    boundary, so each slot lies wholly before or after it. A state still open counts to W1.
-    """
-    window_start, window_end = week[0].start, week[-1].end
-    boundaries = [p.start for p in week] + [window_end]
-    grain, kind = _grain(boundaries)
-    origin = Value(window_start, output_field=DateTimeField())
-    end = Value(window_end, output_field=DateTimeField())
-    states = (
-        AgentStateInterval.objects.for_tenant(company)
-        .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=window_start), started_at__lt=window_end)
-        .exclude(state=AgentState.OFFLINE)
-        .order_by()
-    )
-
-    def per_slot(moment) -> list[tuple[datetime, int, float]]:
-        since_origin = ExpressionWrapper(moment - origin, output_field=DurationField())
-        rows = _slotted(states, moment, grain, kind).annotate(
-            k_count=Count("id"), k_seconds=Sum(since_origin)
-        )
-        return sorted(
-            (_slot_start(r, grain), r["k_count"], r["k_seconds"].total_seconds()) for r in rows
-        )
-
-    begun = _running_sums(per_slot(Greatest(F("started_at"), origin)), boundaries)
-    ended = _running_sums(per_slot(Least(Coalesce(F("ended_at"), end), end)), boundaries)
-    logged_in = [
-        e_sum + (t - window_start).total_seconds() * (b_count - e_count) - b_sum
-        for t, (b_count, b_sum), (e_count, e_sum) in zip(boundaries, begun, ended, strict=True)
-    ]
-    return [upper - lower for lower, upper in pairwise(logged_in)]
+    that is over (reporting/states.py: two aggregate queries)."""
+    logged_in = [state for state in AgentState.values if state != AgentState.OFFLINE]
+    by_state = state_seconds([company.pk], week, logged_in)
+    return [sum(seconds) for seconds in zip(*by_state.values(), strict=True)] or [0.0] * len(week)
 
 
 # --- the forecast -------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseBadRequest
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -61,12 +61,14 @@ from reporting.queries import (
     Ratio,
     ReportError,
     ReportFilter,
+    _agents_in,
     agent_report,
     interval_report,
     queue_report,
     report_companies,
 )
 from reporting.report_tables import TEXT, Column, ReportTable, display, table_class
+from reporting.states import state_seconds
 from reporting.ticket_queries import CHANNEL, GROUPS, TIER, ticket_report
 from telephony.models import AgentState, Call
 
@@ -398,7 +400,30 @@ def _charts(kind: str, report, table: ReportTable) -> list[dict[str, Any]]:
         return [{"id": "chart-agent-states", "figure": charts.agent_states(rows, states, "agent")}]
     label_key = "interval" if kind == INTERVALS else "company"
     figure = charts.volume_and_service_level(table.rows, label_key=label_key)
-    return [{"id": "chart-volume", "figure": figure}]
+    found = [{"id": "chart-volume", "figure": figure}]
+    if kind == INTERVALS and report.rows:
+        found.append({"id": "chart-states", "figure": _states_over_time(report)})
+    return found
+
+
+def _states_over_time(report) -> dict:
+    """Agent states over the range, interval by interval: where the agents' time went."""
+    states = [(s, label) for s, label in AgentState.choices if s != AgentState.OFFLINE]
+    periods = [row.period for row in report.rows]
+    seconds = state_seconds(
+        report.filter.company_ids,
+        periods,
+        [s for s, _label in states],
+        agents=_agents_in(report.filter),
+    )
+    rows = [
+        {
+            "interval": period.label,
+            **{f"state_{s}": seconds.get(s, [0.0] * len(periods))[i] for s, _label in states},
+        }
+        for i, period in enumerate(periods)
+    ]
+    return charts.agent_states(rows, states, "interval")
 
 
 def _html_table(request, table: ReportTable) -> tables.Table:
@@ -443,6 +468,14 @@ def _tabs(current: str, query: dict) -> list[dict]:
 
 
 def _page(request, kind: str):
+    if kind == INTERVALS and not any(request.GET.getlist("company")):
+        # Intervals need one time zone: a user of companies in several zones starts with the
+        # first of them rather than with a refusal.
+        companies = report_companies(request.user)
+        if len({c.time_zone for c in companies}) > 1:
+            params = request.GET.copy()
+            params.setlist("company", [companies[0].slug])
+            return redirect(f"{request.path}?{params.urlencode()}")
     form = report_form(request.GET, request.user, kind=kind)
     report = run_report(kind, form) if form.is_valid() else None
     context = {"title": KINDS[kind].title, "kind": kind, "form": form}

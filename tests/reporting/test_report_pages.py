@@ -699,7 +699,12 @@ def test_day_and_week_rows_of_one_queue_link_to_their_days(client, supervisor, s
 def test_intervals_need_one_time_zone(client, supervisor, other_company, synthetic_day):
     Membership.objects.create(user=supervisor, company=other_company, role=Role.SUPERVISOR)
     client.force_login(supervisor)
+    # Without a company named, the first one (the page would otherwise only refuse).
     response = client.get(INTERVALS, DAY)
+    assert response.status_code == 302
+    assert response["Location"].endswith("&company=bank")
+    # Both named: the refusal, on the form.
+    response = client.get(INTERVALS, DAY | {"company": ["bank", "shop"]})
     assert response.status_code == 200
     assert response.context["form"].errors == {
         "company": [
