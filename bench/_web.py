@@ -241,9 +241,12 @@ def start_server(
     raise AssertionError  # unreachable: fail() exits
 
 
-def start_applier(log_dir: Path, env: dict | None = None) -> Server:
-    """`manage.py apply_pbx_events`, the applier of PBX_APPLY_IN_WORKER, in its own group."""
+def start_applier(log_dir: Path, env: dict | None = None, nice: int = 0) -> Server:
+    """`manage.py apply_pbx_events`, the applier of PBX_APPLY_IN_WORKER, in its own group
+    (with `nice`, at that lower CPU priority)."""
     command = [sys.executable, "manage.py", "apply_pbx_events"]
+    if nice:
+        command = ["nice", "-n", str(nice), *command]
     log_path = log_dir / "applier.log"
     environment = {**os.environ, **(env or {})}
     with log_path.open("wb") as log:

@@ -78,6 +78,12 @@ def parse_args(argv):
     parser.add_argument("--database", default="cc_bench_ingest", help="PostgreSQL database")
     parser.add_argument("--seed", type=int, default=1, help="picks callers and durations")
     parser.add_argument(
+        "--applier-nice",
+        type=int,
+        default=0,
+        help="run the applier at this lower CPU priority (nice), as a deployment may (0)",
+    )
+    parser.add_argument(
         "--inline",
         action="store_true",
         help="apply each event before answering (PBX_APPLY_IN_WORKER off), without the applier",
@@ -222,7 +228,7 @@ def main(argv=None) -> int:
         args.workers,
         env={"DJANGO_SETTINGS_MODULE": "bench_settings", **mode},
     )
-    applier = None if args.inline else start_applier(log_dir, mode)
+    applier = None if args.inline else start_applier(log_dir, mode, nice=args.applier_nice)
     print(
         f"server: {' '.join(command[1:])} (DJANGO_SETTINGS_MODULE=bench_settings, "
         f"PBX_APPLY_IN_WORKER={mode['PBX_APPLY_IN_WORKER']})"
