@@ -209,9 +209,12 @@ class StaffingForecast:
             (_("Forecast week"), f"{self.week.isoformat()} - {last_day.isoformat()}"),
             (
                 _("History"),
-                _(
+                ngettext(
+                    "%(weeks)s week, %(start)s - %(end)s: the offered calls of the same "
+                    "weekday and local interval",
                     "%(weeks)s weeks, %(start)s - %(end)s: the mean of the offered calls of the "
-                    "same weekday and local interval"
+                    "same weekday and local interval",
+                    len(self.history),
                 )
                 % {
                     "weeks": len(self.history),

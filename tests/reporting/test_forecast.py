@@ -1013,3 +1013,10 @@ def test_page_sends_anonymous_visitors_to_sign_in(client, company):
 def test_page_answers_only_get(client, supervisor, company):
     client.force_login(supervisor)
     assert client.post(PAGE, QUERY).status_code == 405
+
+
+def test_one_week_of_history_is_no_mean(company):
+    notes = dict(staffing_forecast(company, interval_minutes=60, week=TARGET, weeks=1).notes())
+    assert notes["History"] == (
+        "1 week, 2026-10-26 - 2026-11-01: the offered calls of the same weekday and local interval"
+    )
