@@ -27,12 +27,13 @@ Rules that apply to every report:
 - Team and agent filters select the calls of those agents (answered by them, or that last rang
   at them, as Call.agent says) and, in the agent report, those agents' rows.
 
-Queue attribution, and its limitation today: `_queue_offers` is the one place that says which
-queue(s) a call was offered in. design.md wants an overflowed call offered in each queue it
-visited and counted once at company level. Per-queue visits are not stored yet, so today each
-call is offered in its last queue (`Call.queue`, the queue it overflowed into); the company
-total (`_company_calls`) reads the call table itself and so counts each call once whatever
-`_queue_offers` becomes. When a queue-visit table arrives, only `_queue_offers` changes.
+Queue attribution: design.md wants an overflowed call offered in each queue it visited and
+counted once at company level. Each call is offered in its last queue (`Call.queue`, through
+`_queue_offers`), which makes the company totals (the sum of those rows: each call once); the
+queues it left for another are stored by the apply service as telephony.QueueVisit rows and
+added to those queues' rows only (`_overflow_offers`: offered there, left on the queue's
+timeout, with the wait in that queue). The interval, agent and forecast figures filtered by a
+queue read calls by their last queue.
 """
 
 import bisect
@@ -70,7 +71,7 @@ from reporting.catalogue import KPI_ROLES, ServiceLevelVariant, kpi, service_lev
 from reporting.models import KpiSettings
 from reporting.periods import IntervalSize, Period, local_range, periods
 from reporting.report_tables import COUNT, HOURS, RATIO, SECONDS, TEXT, Column, ReportTable
-from telephony.models import Agent, AgentState, AgentStateInterval, Call, Queue
+from telephony.models import Agent, AgentState, AgentStateInterval, Call, Queue, QueueVisit
 from telephony.pbx.events import Direction
 
 Outcome = Call.Outcome
@@ -187,14 +188,14 @@ def _calls(f: ReportFilter) -> QuerySet[Call]:
 
 
 def _queue_offers(f: ReportFilter) -> QuerySet[Call]:
-    """The seam of queue attribution (see the module's docstring): one row per offer of a call
-    in a queue, with its `queue_id`. Today: each call in its last queue."""
+    """Each call offered in its last queue (`Call.queue`); the queues it overflowed from come
+    from `_overflow_offers`."""
     return _calls(f).filter(queue__isnull=False)
 
 
-# While `_queue_offers` gives each call one row (its last queue), a company's total is the sum
-# of its queue rows, and the report reads the calls once (bench/reports.py: one scan instead of
-# two). Set to False when `_queue_offers` reads queue visits.
+# `_queue_offers` gives each call one row (its last queue): a company's total is the sum of its
+# queue rows, and the report reads the calls once (bench/reports.py: one scan instead of two).
+# The offers in queues a call overflowed from are added to those queues' rows only.
 ONE_OFFER_PER_CALL = True
 
 
@@ -640,6 +641,39 @@ class QueueReport:
         )
 
 
+def _overflow_offers(f: ReportFilter) -> dict[int, CallFigures]:
+    """{queue id: the offers of calls that left that queue for another} (telephony.QueueVisit):
+    offered there and left on the queue's timeout, with their wait in that queue. Like every
+    figure, only calls that are over; filtered as the calls are (the call's agent, direction)."""
+    visits = QueueVisit.objects.filter(
+        _in_range(f.utc_ranges(), "entered_at"), call__ended_at__isnull=False
+    ).order_by()
+    if f.queue_ids:
+        visits = visits.filter(queue_id__in=f.queue_ids)
+    agents = _agents_in(f)
+    if agents is not None:
+        visits = visits.filter(call__agent_id__in=agents)
+    if f.direction:
+        visits = visits.filter(call__direction=f.direction)
+    rows = visits.values("queue_id").annotate(
+        k_offered=Count("id"),
+        k_wait_seconds=Sum("wait_seconds"),
+        k_longest_wait=Max("wait_seconds"),
+        k_left_within=Count("id", filter=Q(wait_seconds__lte=F("queue__service_level_seconds"))),
+    )
+    return {
+        row["queue_id"]: CallFigures(
+            offered=row["k_offered"],
+            timeouts=row["k_offered"],
+            waits=row["k_offered"],
+            wait_seconds=row["k_wait_seconds"] or 0,
+            longest_wait=row["k_longest_wait"],
+            left_within=row["k_left_within"],
+        )
+        for row in rows
+    }
+
+
 def queue_report(f: ReportFilter) -> QueueReport:
     """Per queue, then per company (each call once) and for all the companies together."""
     infos = _company_infos(f)
@@ -654,6 +688,10 @@ def queue_report(f: ReportFilter) -> QueueReport:
         # A call offered in several queues is in several queue rows: count it once here.
         for row in _company_calls(f).values("company_id").annotate(**_AGGREGATES):
             by_company[row["company_id"]] = CallFigures.from_row(row)
+    # Overflowed calls are offered in each queue they visited (design.md), after the company
+    # totals were taken: there each call counts once.
+    for queue_id, figures in _overflow_offers(f).items():
+        by_queue[queue_id] = by_queue.get(queue_id, CallFigures()) + figures
     rows = [
         QueueRow(
             queue=q,

@@ -9,6 +9,7 @@ of arrival.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
 from telephony.models import Call
 from telephony.pbx.events import CallEvent, CallEventKind, Direction, HangupCause
@@ -62,6 +63,23 @@ def _sort_key(event: CallEvent):
 
 def _first(events: list[CallEvent], attribute: str) -> str:
     return next((getattr(e, attribute) for e in events if getattr(e, attribute)), "")
+
+
+def overflow_visits(events: Iterable[CallEvent]) -> list[tuple[str, datetime, datetime]]:
+    """The queues the call left for another, in order: (queue code, entered, left). The last
+    queue it entered is its own (facts.queue) and is not among them; re-entering the same
+    queue is no overflow."""
+    queued = [
+        e
+        for e in sorted({e.event_id: e for e in events}.values(), key=_sort_key)
+        if e.kind == CallEventKind.QUEUED and e.queue
+    ]
+    # A run of entries into one queue is one visit, from its first entry to the next queue's.
+    runs = [entry for i, entry in enumerate(queued) if i == 0 or entry.queue != queued[i - 1].queue]
+    return [
+        (entry.queue, entry.occurred_at, following.occurred_at)
+        for entry, following in pairwise(runs)
+    ]
 
 
 def hold_spans(

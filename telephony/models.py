@@ -363,6 +363,30 @@ class HoldSpan(models.Model):
         return f"{self.started_at} - {self.ended_at or '…'}"
 
 
+class QueueVisit(TenantModel):
+    """A queue a call left for another one (an overflow: queue_log's EXITWITHTIMEOUT then
+    ENTERQUEUE elsewhere). design.md: such a call is offered in each queue it visited, and
+    counted once at company level; its last queue is `Call.queue`, so only the queues it left
+    are stored here, and a call that stayed in one queue has no row."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="queue_visits")
+    queue = models.ForeignKey(
+        Queue, verbose_name=_("queue"), on_delete=models.CASCADE, related_name="+"
+    )
+    entered_at = models.DateTimeField(_("entered"))
+    left_at = models.DateTimeField(_("left"))
+    wait_seconds = models.PositiveIntegerField(_("wait (s)"))
+
+    class Meta:
+        verbose_name = _("queue visit")
+        verbose_name_plural = _("queue visits")
+        ordering = ["entered_at"]
+        indexes = [models.Index(fields=["company", "entered_at"], name="queue_visit_company_time")]
+
+    def __str__(self) -> str:
+        return f"{self.call_id} in {self.queue_id} {self.entered_at} - {self.left_at}"
+
+
 class InboundRequest(models.Model):
     """Every request to a PBX webhook, stored before it is parsed: nothing is lost."""
 

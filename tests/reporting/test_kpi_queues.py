@@ -212,9 +212,9 @@ def test_a_range_that_ends_before_it_starts_is_refused(company):
 def test_the_report_reads_in_a_fixed_number_of_queries(
     company, synthetic_day, django_assert_num_queries
 ):
-    # Settings, queues, and one aggregate over the calls (per queue; the company's total is
-    # their sum while each call is offered in one queue): whatever the calls.
-    with django_assert_num_queries(3):
+    # Settings, queues, one aggregate over the calls (per queue; the company's total is their
+    # sum) and one over the overflow visits: whatever the calls.
+    with django_assert_num_queries(4):
         queue_report(day_filter(company))
 
 
@@ -247,6 +247,7 @@ def test_the_table_states_period_zone_thresholds_and_variant(company, synthetic_
 def test_an_overflowed_call_is_counted_once_at_company_level(company, synthetic_day):
     # o1 waits 30 s in cards, times out there (queue_log's EXITWITHTIMEOUT) and is answered in
     # loans 10 s later: one call, a wait of 40 s from its first queue entry.
+    before = queue_report(day_filter(company))
     pbx = Pbx(PbxConnection.objects.get(company=company))
     pbx("o1", K.QUEUED, at(13, 0, 0), queue="cards")
     pbx("o1", K.HANGUP, at(13, 0, 30), queue="cards", cause=HangupCause.NO_ANSWER)
@@ -257,8 +258,23 @@ def test_an_overflowed_call_is_counted_once_at_company_level(company, synthetic_
     total = report.total.figures
     assert (total.offered, total.answered, total.timeouts) == (9, 5, 1)  # 8 + 1, once
     assert total.asa() == Ratio(119, 5)  # 79 + 40
-    # Per-queue visits are not stored yet (see queries.py): the call is offered in its last
-    # queue only, and cards does not count the visit that timed out.
-    cards, loans = report.rows
-    assert (cards.figures.offered, loans.figures.offered) == (7, 2)
+    # Offered in both queues it visited (design.md): in cards it left on the queue's timeout
+    # after 30 s (over T = 20 s); in loans it was answered.
+    (cards_before, loans_before), (cards, loans) = before.rows, report.rows
+    changed = {
+        name: (getattr(cards.figures, name) - getattr(cards_before.figures, name))
+        for name in ("offered", "answered", "timeouts", "waits", "wait_seconds", "left_within")
+    }
+    assert changed == {
+        "offered": 1,
+        "answered": 0,
+        "timeouts": 1,
+        "waits": 1,
+        "wait_seconds": 30,
+        "left_within": 0,
+    }
+    assert (cards.figures.offered, loans.figures.offered) == (8, 2)
+    assert (loans.figures.answered - loans_before.figures.answered) == 1
     assert loans.service_level == Ratio(1, 2)  # c8 within 30 s, o1 at 40 s is not
+    # The queue rows add up to more offers than calls, by the one overflow.
+    assert sum(r.figures.offered for r in report.rows) == total.offered + 1

@@ -156,3 +156,21 @@ def test_talk_adds_up_over_a_transfer_into_another_queue():
         "second",
         T0 + timedelta(seconds=260),
     )
+
+
+def test_the_queues_a_call_overflowed_from():
+    from telephony.derive import overflow_visits
+
+    events = [
+        ev(1, K.QUEUED, 0, queue="sales"),
+        ev(2, K.QUEUED, 60, queue="support"),  # overflow: 60 s in sales
+        ev(3, K.QUEUED, 70, queue="support"),  # re-entering the same queue is no overflow
+        ev(4, K.QUEUED, 100, queue="sales"),  # back to sales: 40 s in support
+        ev(5, K.ANSWERED, 105, agent="101"),
+    ]
+    at = [T0 + timedelta(seconds=s) for s in (0, 60, 100)]
+    visits = overflow_visits(events)
+    assert visits == [("sales", at[0], at[1]), ("support", at[1], at[2])]
+    # Any order, any duplicate: the same visits.
+    assert overflow_visits(list(reversed(events)) + events[:2]) == visits
+    assert overflow_visits(events[:1] + events[4:]) == []

@@ -55,3 +55,15 @@ def test_an_unknown_company_is_refused(db, tmp_path):
 def test_a_missing_file_is_refused(company, tmp_path):
     with pytest.raises(CommandError, match="No such file or directory"):
         run(tmp_path / "missing.log")
+
+
+def test_an_overflow_is_kept_as_a_visit_of_the_first_queue(company):
+    from telephony.models import QueueVisit
+
+    vendite = Queue.objects.create(company=company, name="Sales", code="vendite")
+    Queue.objects.create(company=company, name="Support", code="assistenza")
+    run(FIXTURES / "overflow.log")
+    run(FIXTURES / "overflow.log")  # a re-import changes nothing
+    (visit,) = QueueVisit.objects.all()
+    # 60 s in vendite before the call moved on to assistenza (where it was answered after 12 s).
+    assert (visit.queue, visit.wait_seconds, visit.call_id) == (vendite, 60, Call.objects.get().pk)
