@@ -15,9 +15,17 @@ from django.utils import timezone
 from contactcenter.tenancy.models import Company
 from reporting import queries
 from telephony.live import active_calls
-from telephony.models import Agent, AgentState, AgentStateInterval, Queue
+from telephony.models import Agent, AgentSkill, AgentState, AgentStateInterval, Queue
 
 STATES = [state for state, _label in AgentState.choices]
+# A queue row shows who can take its calls now and who is busy; offline agents are not there.
+QUEUE_STATES = [
+    AgentState.AVAILABLE,
+    AgentState.RINGING,
+    AgentState.ON_CALL,
+    AgentState.WRAP_UP,
+    AgentState.PAUSED,
+]
 
 
 def _local_today(company: Company, now: datetime):
@@ -53,6 +61,7 @@ def wallboard_snapshot(company_ids: list[int], now: datetime | None = None) -> d
         .annotate(n=Count("id"))
         .values_list("company_id", "n")
     )
+    agents_by_queue = _agents_by_queue(company_ids, queues)
     today = {}
     for company in companies:
         day = _local_today(company, now)
@@ -69,7 +78,11 @@ def wallboard_snapshot(company_ids: list[int], now: datetime | None = None) -> d
             for company in companies
         ],
         "queues": [
-            _queue_row(queue, waiting.get(queue.pk), today.get(queue.pk), now) for queue in queues
+            {
+                **_queue_row(queue, waiting.get(queue.pk), today.get(queue.pk), now),
+                "agents": agents_by_queue[queue.pk],
+            }
+            for queue in queues
         ],
     }
 
@@ -90,6 +103,37 @@ def _today_by_queue(company: Company, day) -> list[dict]:
         }
         for row in report.rows
     ]
+
+
+def _agents_by_queue(company_ids: list[int], queues: list[Queue]) -> dict[int, dict[str, int]]:
+    """Per queue, its agents by state: the company's agents who hold every skill the queue
+    requires (whom routing may ring for it). Three queries; the counting runs over agents
+    (a few hundred), never over calls."""
+    current = dict(
+        AgentStateInterval.objects.filter(company_id__in=company_ids, ended_at__isnull=True)
+        .values_list("agent_id", "state")
+        .order_by()
+    )
+    skills: dict[int, set[int]] = {}
+    for agent_id, skill_id in AgentSkill.objects.filter(
+        agent__company_id__in=company_ids
+    ).values_list("agent_id", "skill_id"):
+        skills.setdefault(agent_id, set()).add(skill_id)
+    required: dict[int, set[int]] = {}
+    for queue_id, skill_id in Queue.skills.through.objects.filter(
+        queue__company_id__in=company_ids
+    ).values_list("queue_id", "skill_id"):
+        required.setdefault(queue_id, set()).add(skill_id)
+    agents = list(Agent.objects.filter(company_id__in=company_ids).values_list("pk", "company_id"))
+    result = {}
+    for queue in queues:
+        needed = required.get(queue.pk, set())
+        counts = dict.fromkeys(STATES, 0)
+        for agent_id, company_id in agents:
+            if company_id == queue.company_id and needed <= skills.get(agent_id, set()):
+                counts[current.get(agent_id, AgentState.OFFLINE)] += 1
+        result[queue.pk] = counts
+    return result
 
 
 def _agents_by_state(open_states: dict[str, int], agents: int) -> dict[str, int]:

@@ -8,7 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from reporting.report_tables import hms, percent
-from reporting.wallboard import STATES, wallboard_snapshot
+from reporting.wallboard import QUEUE_STATES, STATES, wallboard_snapshot
 from telephony.live_views import live_companies
 from telephony.models import AgentState
 
@@ -24,6 +24,7 @@ def wallboard(request):
     config = {
         "socket": "/ws/wallboard/" + (f"?company={company.slug}" if company else ""),
         "states": {state: str(labels[state]) for state in STATES},
+        "queueStates": QUEUE_STATES,
         "status": {
             "connecting": _("Connecting…"),
             "live": _("Live"),
@@ -41,6 +42,10 @@ def wallboard(request):
                     **queue,
                     "longest_hms": hms(queue["longest_wait_seconds"]),
                     "service_level_text": percent(queue["service_level"]) or "—",
+                    "agent_counts": [
+                        {"state": state, "label": labels[state], "count": queue["agents"][state]}
+                        for state in QUEUE_STATES
+                    ],
                 }
                 for queue in snapshot["queues"]
             ],

@@ -65,6 +65,16 @@
       tr.appendChild(cell("td", "num abandoned", String(q.abandoned)));
       var level = q.service_level === null ? "\u2014" : (q.service_level * 100).toFixed(1) + " %";
       tr.appendChild(cell("td", "num service-level", level));
+      var team = cell("td", "agents", "");
+      config.queueStates.forEach(function (state) {
+        var badge = cell("span", "agent-count count-" + state, config.states[state] + " ");
+        badge.dataset.state = state;
+        badge.title = config.states[state];
+        badge.appendChild(cell("strong", "", String((q.agents || {})[state] || 0)));
+        team.appendChild(badge);
+        team.appendChild(document.createTextNode(" "));
+      });
+      tr.appendChild(team);
       body.appendChild(tr);
     });
     snapshot.companies.forEach(function (c) {

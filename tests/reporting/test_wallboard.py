@@ -223,3 +223,32 @@ async def test_the_socket_refuses_whom_the_page_refuses(centre, agent, outsider,
     ]
     await board.disconnect()
     await asyncio.sleep(0)
+
+
+def test_each_queue_counts_the_agents_who_may_take_its_calls(centre, company):
+    from contactcenter.tenancy.models import Skill
+    from telephony.models import AgentSkill
+
+    mortgages = Skill.objects.create(company=company, name="Mortgages")
+    centre["loans"].skills.add(mortgages)
+    boris = Agent.objects.get(user__username="boris")
+    AgentSkill.objects.create(agent=boris, skill=mortgages, level=7)
+    cards, loans = wallboard_snapshot([company.pk], now=NOW)["queues"]
+    # Cards asks no skill: Anna (available), Boris (on a call) and Carl (never logged in).
+    assert cards["agents"] == {
+        "available": 1,
+        "ringing": 0,
+        "on_call": 1,
+        "wrap_up": 0,
+        "paused": 0,
+        "offline": 1,
+    }
+    # Loans asks for mortgages: only Boris holds it.
+    assert loans["agents"] == {
+        "available": 0,
+        "ringing": 0,
+        "on_call": 1,
+        "wrap_up": 0,
+        "paused": 0,
+        "offline": 0,
+    }
