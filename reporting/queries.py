@@ -587,6 +587,8 @@ class QueueReport:
     rows: list[QueueRow]
     company_totals: list[TotalRow]
     total: TotalRow
+    # Queues whose rows hold offers of calls that overflowed to another queue (QueueVisit).
+    overflowed_queue_ids: frozenset[int] = frozenset()
 
     def as_dict(self) -> dict:
         names = {c.id: c.slug for c in self.companies}
@@ -690,7 +692,8 @@ def queue_report(f: ReportFilter) -> QueueReport:
             by_company[row["company_id"]] = CallFigures.from_row(row)
     # Overflowed calls are offered in each queue they visited (design.md), after the company
     # totals were taken: there each call counts once.
-    for queue_id, figures in _overflow_offers(f).items():
+    overflow = _overflow_offers(f)
+    for queue_id, figures in overflow.items():
         by_queue[queue_id] = by_queue.get(queue_id, CallFigures()) + figures
     rows = [
         QueueRow(
@@ -715,6 +718,7 @@ def queue_report(f: ReportFilter) -> QueueReport:
         rows=rows,
         company_totals=company_totals,
         total=TotalRow(figures=grand, service_level=_service_level(by_company, variants)),
+        overflowed_queue_ids=frozenset(overflow),
     )
 
 

@@ -286,7 +286,13 @@ def _queue_page_table(report: QueueReport) -> ReportTable:
     for values, row in zip(table.rows, report.rows, strict=True):
         params = _call_log_params(report.filter, companies[row.company_id], queue_id=row.queue_id)
         values[ROW_KEY] = f"queue-{row.queue_id}"
-        values[LINKS] = _links(columns, params, any_open=row.figures.open_calls > 0)
+        links = _links(columns, params, any_open=row.figures.open_calls > 0)
+        if row.queue_id in report.overflowed_queue_ids:
+            # Calls that overflowed to another queue count here as offered and timed out, but
+            # the call log lists a call under its last queue and final outcome.
+            for key in ("offered", "timeouts"):
+                links.pop(key, None)
+        values[LINKS] = links
     return replace(table, columns=columns)
 
 
