@@ -11,13 +11,14 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from reporting.api_staffing import StaffingLimitsSerializer
 from reporting.forecast import DEFAULT_WEEKS, INTERVAL_MINUTES, MAX_WEEKS
 from reporting.forecast_views import WEEK_VALIDATORS, forecast_companies, forecast_for
-from reporting.staffing_forms import MAX_ANSWER_SECONDS, less_than_100, more_than_zero
+from reporting.staffing_forms import MAX_ANSWER_SECONDS, more_than_zero
 from telephony.models import Queue
 
 
-class ForecastQuerySerializer(serializers.Serializer):
+class ForecastQuerySerializer(StaffingLimitsSerializer):
     company = serializers.CharField(
         help_text="The client company's slug: one whose KPIs you read (404 for any other)."
     )
@@ -67,23 +68,6 @@ class ForecastQuerySerializer(serializers.Serializer):
         required=False,
         default=Decimal(80),
         help_text="Target service level in percent; 80 when left out.",
-    )
-    max_occupancy = serializers.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        max_value=Decimal(100),
-        validators=[more_than_zero],
-        required=False,
-        help_text="Maximum occupancy in percent; no limit when left out.",
-    )
-    shrinkage = serializers.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        min_value=Decimal(0),
-        validators=[less_than_100],
-        required=False,
-        default=Decimal(0),
-        help_text="Shrinkage in percent (breaks, training, absence); 0 when left out.",
     )
 
     def __init__(self, *args, **kwargs):

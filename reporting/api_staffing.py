@@ -24,7 +24,29 @@ from reporting.staffing_forms import (
 from reporting.staffing_views import can_plan_staffing
 
 
-class ErlangCQuerySerializer(serializers.Serializer):
+class StaffingLimitsSerializer(serializers.Serializer):
+    """The limits both staffing APIs take (reporting.staffing_forms.StaffingLimitsForm)."""
+
+    max_occupancy = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        max_value=Decimal(100),
+        validators=[more_than_zero],
+        required=False,
+        help_text="Maximum occupancy in percent; no limit when left out.",
+    )
+    shrinkage = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        min_value=Decimal(0),
+        validators=[less_than_100],
+        required=False,
+        default=Decimal(0),
+        help_text="Shrinkage in percent (breaks, training, absence); 0 when left out.",
+    )
+
+
+class ErlangCQuerySerializer(StaffingLimitsSerializer):
     calls = serializers.DecimalField(
         max_digits=9,
         decimal_places=2,
@@ -51,23 +73,6 @@ class ErlangCQuerySerializer(serializers.Serializer):
         max_value=Decimal(100),
         validators=[more_than_zero],
         help_text="Target service level in percent (80 for 80 % within the answer time).",
-    )
-    max_occupancy = serializers.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        max_value=Decimal(100),
-        validators=[more_than_zero],
-        required=False,
-        help_text="Maximum occupancy in percent; no limit when left out.",
-    )
-    shrinkage = serializers.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        min_value=Decimal(0),
-        validators=[less_than_100],
-        required=False,
-        default=Decimal(0),
-        help_text="Shrinkage in percent (breaks, training, absence); 0 when left out.",
     )
 
     def validate(self, attrs):

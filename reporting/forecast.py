@@ -33,14 +33,8 @@ rows, one per slot, into cells.
 import bisect
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from django.db.models import (
-    IntegerField,
-    QuerySet,
-    Value,
-)
-from django.db.models.functions import Cast, ExtractMinute, Trunc
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
@@ -57,6 +51,8 @@ from reporting.queries import (
     _company_calls,
     _grain,
     _queue_offers,
+    slot_start,
+    slotted,
 )
 from reporting.report_tables import COUNT, RATIO, SECONDS, TEXT, Column, ReportTable
 from reporting.states import state_seconds
@@ -98,29 +94,15 @@ def history_mondays(week: date, weeks: int, today: date) -> list[date]:
 # --- aggregate SQL ------------------------------------------------------------------------------
 
 
-def _slotted(queryset: QuerySet, expression, grain: int, kind: str) -> QuerySet:
-    """The rows grouped by the UTC slot of `expression`, `grain` seconds long (queries._grain:
-    every interval boundary falls on a slot boundary, so a slot lies within one interval)."""
-    queryset = queryset.annotate(k_slot=Trunc(expression, kind, tzinfo=UTC))
-    if kind == "hour" and grain < 3600:
-        # PostgreSQL's EXTRACT is numeric: made whole, the division is a whole one everywhere.
-        minute = Cast(ExtractMinute(expression, tzinfo=UTC), IntegerField())
-        return queryset.annotate(k_part=minute / (grain // 60)).values("k_slot", "k_part")
-    return queryset.annotate(k_part=Value(0)).values("k_slot", "k_part")
-
-
-def _slot_start(row: dict, grain: int) -> datetime:
-    return row["k_slot"] + timedelta(seconds=int(row["k_part"]) * grain)
-
-
 def _history_cells(f: ReportFilter, history: list[Period]) -> dict[Cell, CallFigures]:
     """Offered, handled and handle seconds of each cell, summed over the history's intervals."""
     starts = [p.start for p in history]
     grain, kind = _grain([*starts, history[-1].end])
     calls = _queue_offers(f) if f.queue_ids else _company_calls(f)
     cells: dict[Cell, CallFigures] = defaultdict(CallFigures)
-    for row in _slotted(calls, "offered_at", grain, kind).annotate(**_CALL_AGGREGATES):
-        period = history[bisect.bisect_right(starts, _slot_start(row, grain)) - 1]
+    slots = slotted(calls, "offered_at", grain, kind).values("k_slot", "k_part")
+    for row in slots.annotate(**_CALL_AGGREGATES):
+        period = history[bisect.bisect_right(starts, slot_start(row, grain)) - 1]
         cells[_cell(period)] += CallFigures.from_row(row)
     return cells
 

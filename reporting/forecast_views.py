@@ -39,8 +39,8 @@ from reporting.queries import report_companies
 from reporting.report_tables import SECONDS, display, table_class
 from reporting.staffing_forms import (
     MAX_ANSWER_SECONDS,
+    StaffingLimitsForm,
     interval_choices,
-    less_than_100,
     more_than_zero,
 )
 from telephony.models import Queue
@@ -107,9 +107,19 @@ class QueueChoiceField(forms.ModelChoiceField):
         return f"{obj.company.name}: {obj.name}" if self.several_companies else obj.name
 
 
-class ForecastForm(forms.Form):
+class ForecastForm(StaffingLimitsForm):
     """Every field but the company may be left out: the forecast's defaults apply (next week,
     4 weeks of history, 30 minutes, the queue's threshold, 80 %)."""
+
+    field_order = [
+        "company",
+        "queue",
+        "interval",
+        "week",
+        "weeks",
+        "answer_seconds",
+        "service_level",
+    ]
 
     company = forms.ChoiceField(label=gettext_lazy("Client company"))
     queue = QueueChoiceField(
@@ -155,24 +165,6 @@ class ForecastForm(forms.Form):
         decimal_places=2,
         validators=[more_than_zero],
         initial=80,
-    )
-    max_occupancy = forms.DecimalField(
-        label=gettext_lazy("Maximum occupancy (%)"),
-        required=False,
-        max_value=100,
-        max_digits=5,
-        decimal_places=2,
-        validators=[more_than_zero],
-        help_text=gettext_lazy("Leave empty for no limit."),
-    )
-    shrinkage = forms.DecimalField(
-        label=gettext_lazy("Shrinkage (%)"),
-        required=False,
-        min_value=0,
-        max_digits=5,
-        decimal_places=2,
-        validators=[less_than_100],
-        initial=0,
     )
 
     def __init__(self, *args, companies: list[Company], company: Company | None, **kwargs):

@@ -52,6 +52,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    IntegerField,
     Max,
     OuterRef,
     Q,
@@ -60,7 +61,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, ExtractMinute, Greatest, Least, Trunc
+from django.db.models.functions import Cast, Coalesce, ExtractMinute, Greatest, Least, Trunc
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -740,6 +741,22 @@ def _grain(boundaries: list[datetime]) -> tuple[int, str]:
     return 1, "second"
 
 
+def slotted(queryset: QuerySet, expression, grain: int, kind: str) -> QuerySet:
+    """The rows annotated with their UTC slot of `expression`, `grain` seconds long
+    (`k_slot`, `k_part`; `_grain`: every interval boundary falls on a slot boundary, so a
+    slot lies within one interval). Group by both, then place each with `slot_start`."""
+    queryset = queryset.annotate(k_slot=Trunc(expression, kind, tzinfo=UTC))
+    if kind == "hour" and grain < 3600:
+        # PostgreSQL's EXTRACT is numeric: made whole, the division is a whole one everywhere.
+        minute = Cast(ExtractMinute(expression, tzinfo=UTC), IntegerField())
+        return queryset.annotate(k_part=minute / (grain // 60))
+    return queryset.annotate(k_part=Value(0))
+
+
+def slot_start(row: dict, grain: int) -> datetime:
+    return row["k_slot"] + timedelta(seconds=int(row["k_part"]) * grain)
+
+
 @dataclass(frozen=True)
 class IntervalRow:
     period: Period
@@ -837,16 +854,11 @@ def interval_report(f: ReportFilter, size: str) -> IntervalReport:
     variants = {cid: info.service_level_variant for cid, info in infos.items()}
     rows_periods = periods(f.date_from, f.date_to, size, ZoneInfo(zone))
     grain, kind = _grain([p.start for p in rows_periods] + [rows_periods[-1].end])
-    slotted = _company_calls(f).annotate(k_slot=Trunc("offered_at", kind, tzinfo=UTC))
-    if kind == "hour" and grain < 3600:
-        slotted = slotted.annotate(k_part=ExtractMinute("offered_at", tzinfo=UTC) / (grain // 60))
-    else:
-        slotted = slotted.annotate(k_part=Value(0))
+    slots = slotted(_company_calls(f), "offered_at", grain, kind)
     starts = [p.start for p in rows_periods]
     cells: dict[tuple[int, int], CallFigures] = defaultdict(CallFigures)
-    for row in slotted.values("company_id", "k_slot", "k_part").annotate(**_AGGREGATES):
-        slot_start = row["k_slot"] + timedelta(seconds=row["k_part"] * grain)
-        index = bisect.bisect_right(starts, slot_start) - 1
+    for row in slots.values("company_id", "k_slot", "k_part").annotate(**_AGGREGATES):
+        index = bisect.bisect_right(starts, slot_start(row, grain)) - 1
         cells[(index, row["company_id"])] += CallFigures.from_row(row)
     rows = []
     by_company = {cid: CallFigures() for cid in infos}

@@ -61,7 +61,34 @@ def traffic_problem(calls: Decimal, interval_minutes: int, aht: Decimal) -> str 
     return None
 
 
-class ErlangCForm(forms.Form):
+class StaffingLimitsForm(forms.Form):
+    """The limits both staffing pages take: occupancy ceiling and shrinkage (the subclasses
+    put their own fields first with `field_order`)."""
+
+    max_occupancy = forms.DecimalField(
+        label=_("Maximum occupancy (%)"),
+        required=False,
+        max_value=100,
+        max_digits=5,
+        decimal_places=2,
+        validators=[more_than_zero],
+        help_text=_("Leave empty for no limit."),
+    )
+    shrinkage = forms.DecimalField(
+        label=_("Shrinkage (%)"),
+        required=False,
+        min_value=0,
+        max_digits=5,
+        decimal_places=2,
+        validators=[less_than_100],
+        initial=0,
+        help_text=_("Paid time away from the phones: breaks, training, meetings, absence."),
+    )
+
+
+class ErlangCForm(StaffingLimitsForm):
+    field_order = ["calls", "interval_minutes", "aht", "answer_seconds", "service_level"]
+
     calls = forms.DecimalField(
         label=_("Calls per interval"),
         min_value=0,
@@ -95,25 +122,6 @@ class ErlangCForm(forms.Form):
         validators=[more_than_zero],
         initial=80,
         help_text=_("The share of calls to answer within the target answer time."),
-    )
-    max_occupancy = forms.DecimalField(
-        label=_("Maximum occupancy (%)"),
-        required=False,
-        max_value=100,
-        max_digits=5,
-        decimal_places=2,
-        validators=[more_than_zero],
-        help_text=_("Leave empty for no limit."),
-    )
-    shrinkage = forms.DecimalField(
-        label=_("Shrinkage (%)"),
-        required=False,
-        min_value=0,
-        max_digits=5,
-        decimal_places=2,
-        validators=[less_than_100],
-        initial=0,
-        help_text=_("Paid time away from the phones: breaks, training, meetings, absence."),
     )
 
     def clean(self):

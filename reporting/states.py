@@ -12,7 +12,7 @@ and each slot lies wholly before or after it (queries._grain). A state still ope
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from itertools import pairwise
 
 from django.db.models import (
@@ -21,25 +21,15 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
-    IntegerField,
     Q,
     Sum,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, ExtractMinute, Greatest, Least, Trunc
+from django.db.models.functions import Coalesce, Greatest, Least
 
 from reporting.periods import Period
-from reporting.queries import _grain
+from reporting.queries import _grain, slot_start, slotted
 from telephony.models import AgentStateInterval
-
-
-def _slotted(queryset, expression, grain: int, kind: str):
-    queryset = queryset.annotate(k_slot=Trunc(expression, kind, tzinfo=UTC))
-    if kind == "hour" and grain < 3600:
-        # PostgreSQL's EXTRACT is numeric: made whole, the division is a whole one everywhere.
-        minute = Cast(ExtractMinute(expression, tzinfo=UTC), IntegerField())
-        return queryset.annotate(k_part=minute / (grain // 60))
-    return queryset.annotate(k_part=Value(0))
 
 
 def _running(slots: list[tuple[datetime, int, float]], boundaries: list[datetime]):
@@ -79,14 +69,15 @@ def state_seconds(
     def per_slot(moment) -> dict[str, list[tuple[datetime, int, float]]]:
         since_origin = ExpressionWrapper(moment - origin, output_field=DurationField())
         rows = (
-            _slotted(intervals, moment, grain, kind)
+            slotted(intervals, moment, grain, kind)
             .values("state", "k_slot", "k_part")
             .annotate(k_count=Count("id"), k_seconds=Sum(since_origin))
         )
         slots = defaultdict(list)
         for r in rows:
-            start = r["k_slot"] + timedelta(seconds=int(r["k_part"]) * grain)
-            slots[r["state"]].append((start, r["k_count"], r["k_seconds"].total_seconds()))
+            slots[r["state"]].append(
+                (slot_start(r, grain), r["k_count"], r["k_seconds"].total_seconds())
+            )
         return {state: sorted(values) for state, values in slots.items()}
 
     begun = per_slot(Greatest(F("started_at"), origin))

@@ -12,6 +12,7 @@ PostgreSQL wakes the applier with NOTIFY when a request is stored; on SQLite it 
 """
 
 import logging
+import time
 
 from django.db import InterfaceError, OperationalError, connection, transaction
 
@@ -52,8 +53,6 @@ def wait(timeout: float) -> None:
         for _notify in connection.connection.notifies(timeout=timeout, stop_after=1):
             pass
     else:
-        import time
-
         time.sleep(min(timeout, 0.2))
 
 
@@ -95,10 +94,17 @@ def _apply_batch(limit: int, *, isolated: bool) -> int:
         )
         if not pending:
             return 0
-        connections = _connections(sorted({r.connection_id for r in pending}))
+        ids = sorted({r.connection_id for r in pending if r.connection_id is not None})
+        connections = _connections(ids) if ids else {}
         applied = []
         for inbound in pending:
-            pbx = connections[inbound.connection_id]
+            pbx = connections.get(inbound.connection_id)
+            if pbx is None:
+                # The connection was deleted after the request was stored: nobody to apply it
+                # for. Kept, and said, rather than retried for ever.
+                inbound.status, inbound.error = Status.REJECTED, "connection deleted"
+                rawsql.update(inbound, ["status", "error"])
+                continue
             if isolated:
                 _apply_isolated(pbx, inbound)
             else:

@@ -212,3 +212,17 @@ def test_a_batch_sends_its_pushes_in_one_hand_over_after_commit(
         (f"agent.{boris.pk}", "state.update"),
         (f"live.{company.pk}", "live.state"),
     ]
+
+
+def test_a_request_whose_connection_was_deleted_is_marked_and_the_rest_applied(
+    client, connection, company, in_worker
+):
+    gone = PbxConnection.objects.create(
+        name="Old PBX", company=company, format="native", secret="s3cret"
+    )
+    post_native(client, gone, ringing(event_id="g1", call_id="g1"))
+    post_native(client, connection, ringing(event_id="e1"))
+    gone.delete()  # the stored request keeps no connection (SET_NULL)
+    assert applier.apply_pending() == 2
+    assert statuses() == [("rejected", "connection deleted"), ("applied", "")]
+    assert list(Call.objects.values_list("pbx_call_id", flat=True)) == ["c1"]
