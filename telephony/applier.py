@@ -18,7 +18,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 
 from contactcenter.lib import rawsql
 from contactcenter.tenancy.models import Company
-from telephony import realtime
+from telephony import batch, realtime
 from telephony.inbound import request_apply
 from telephony.models import InboundRequest, PbxConnection
 from telephony.pbx import native
@@ -96,24 +96,17 @@ def _apply_batch(limit: int, *, isolated: bool) -> int:
             return 0
         ids = sorted({r.connection_id for r in pending if r.connection_id is not None})
         connections = _connections(ids) if ids else {}
-        applied = []
         for inbound in pending:
-            pbx = connections.get(inbound.connection_id)
-            if pbx is None:
+            if inbound.connection_id not in connections:
                 # The connection was deleted after the request was stored: nobody to apply it
                 # for. Kept, and said, rather than retried for ever.
                 inbound.status, inbound.error = Status.REJECTED, "connection deleted"
                 rawsql.update(inbound, ["status", "error"])
-                continue
-            if isolated:
-                _apply_isolated(pbx, inbound)
-            else:
-                request_apply(pbx, inbound, native.parse(bytes(inbound.body)), write_status=False)
-            if (inbound.status, inbound.error) == (Status.APPLIED, ""):
-                applied.append(inbound.pk)
-            elif not isolated:
-                rawsql.update(inbound, ["status", "error"])
-        if applied and not isolated:
+        kept = [r for r in pending if r.connection_id in connections]
+        if isolated:
+            for inbound in kept:
+                _apply_isolated(connections[inbound.connection_id], inbound)
+        elif applied := _apply_together(connections, kept):
             # The common outcome, written for the whole batch at once.
             placeholders = ", ".join(["%s"] * len(applied))
             rawsql.execute(
@@ -121,6 +114,21 @@ def _apply_batch(limit: int, *, isolated: bool) -> int:
                 [Status.APPLIED, *applied],
             )
     return len(pending)
+
+
+def _apply_together(connections: dict[int, PbxConnection], pending: list) -> list[int]:
+    """Apply the batch through one unit of work (telephony.batch); the ids of the requests
+    applied without a remark, whose status the caller writes (the others' is written here)."""
+    parsed = [(connections[r.connection_id], r, native.parse(bytes(r.body))) for r in pending]
+    applied = []
+    with batch.applying((pbx, events) for pbx, _inbound, events in parsed):
+        for pbx, inbound, events in parsed:
+            request_apply(pbx, inbound, events, write_status=False)
+            if (inbound.status, inbound.error) == (Status.APPLIED, ""):
+                applied.append(inbound.pk)
+            else:
+                rawsql.update(inbound, ["status", "error"])
+    return applied
 
 
 def _apply_isolated(pbx: PbxConnection, inbound: InboundRequest) -> None:

@@ -8,6 +8,7 @@ the caller's transaction: the events and the request's status are written togeth
 from dataclasses import dataclass
 
 from contactcenter.lib import rawsql
+from telephony import batch
 from telephony.models import InboundRequest, PbxConnection
 from telephony.pbx.events import AgentEvent, CallEvent
 from telephony.presence import agent_event_apply
@@ -43,7 +44,8 @@ def request_apply(
     unknown_agents = []
     for event in events:
         if isinstance(event, AgentEvent):
-            result = agent_event_apply(companies=connection_companies(connection), event=event)
+            with batch.suspended():  # it reads and writes agent states itself
+                result = agent_event_apply(companies=connection_companies(connection), event=event)
             if not result.agents:
                 unknown_agents.append(event.agent)
             applied += 1

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from contactcenter.lib import rawsql
 from contactcenter.tenancy.models import Company
 from contactcenter.tenancy.scoping import company_ids_for
-from telephony import realtime
+from telephony import batch, realtime
 from telephony.models import (
     Agent,
     AgentState,
@@ -61,7 +61,7 @@ def _lock(agent_ids: list[int]) -> None:
     rawsql.lock(Agent, f"id IN ({', '.join(['%s'] * len(agent_ids))})", agent_ids)
 
 
-def _open_intervals(agent_ids) -> dict[int, AgentStateInterval]:
+def open_intervals(agent_ids) -> dict[int, AgentStateInterval]:
     """The current state of each agent (read after locking them: a fresh snapshot)."""
     agent_ids = list(agent_ids)
     if not agent_ids:
@@ -75,6 +75,15 @@ def _open_intervals(agent_ids) -> dict[int, AgentStateInterval]:
 
 def _end_wrap_up(interval: AgentStateInterval, at: datetime) -> None:
     """A finished wrap-up is the call's after-call work (AHT), when it was the answering agent's."""
+    unit = batch.current()
+    call = unit.calls_by_id.get(interval.call_id) if unit is not None else None
+    if call is not None:
+        # A call of the batch: its row may be behind the call in memory.
+        if call.agent_id == interval.agent_id and call.wrap_up_ended_at is None:
+            call.wrap_up_ended_at = at
+            call.wrap_up_seconds = max(0, int((at - interval.started_at).total_seconds()))
+            unit.call_changed(call, ["wrap_up_ended_at", "wrap_up_seconds"])
+        return
     rawsql.execute(
         "UPDATE telephony_call SET wrap_up_ended_at = %s, wrap_up_seconds = %s "
         "WHERE id = %s AND agent_id = %s AND wrap_up_ended_at IS NULL",
@@ -115,7 +124,7 @@ def _change(
             [agent_id, event_id],
         ):
             return None
-        current = _open_intervals([agent_id]).get(agent_id)
+        current = open_intervals([agent_id]).get(agent_id)
     reason_id = pause_reason.pk if pause_reason else None
     if current is not None:
         if at < current.started_at:
@@ -123,7 +132,11 @@ def _change(
         if (current.state, current.pause_reason_id, current.call_id) == (state, reason_id, call_id):
             return None
         current.ended_at = at
-        rawsql.update(current, ["ended_at"])
+        unit = batch.current()
+        if unit is not None:
+            unit.interval_closed(current)
+        else:
+            rawsql.update(current, ["ended_at"])
         if current.state == AgentState.WRAP_UP and current.call_id:
             _end_wrap_up(current, at)
     opened = AgentStateInterval(
@@ -135,7 +148,11 @@ def _change(
         started_at=at,
         event_id=event_id,
     )
-    rawsql.insert(opened)
+    unit = batch.current()
+    if unit is not None:
+        unit.interval_opened(opened)
+    else:
+        rawsql.insert(opened)
     payload = realtime.state_payload(agent_id, opened)
     if pushes is not None:
         pushes.append((agent_id, payload))
@@ -167,15 +184,19 @@ def call_presence_apply(
         if event.agent in known_agents
         else _agent_with_extension(call.company_id, event.agent)
     )
-    on_call = (
-        "id IN (SELECT agent_id FROM telephony_agentstateinterval "
-        "WHERE call_id = %s AND ended_at IS NULL)"
-    )
-    if named:
-        locked = rawsql.lock(Agent, f"id = %s OR {on_call}", [named, call.pk])
+    unit = batch.current()
+    if unit is not None:
+        current = unit.call_agents(call.pk, named)
     else:
-        locked = rawsql.lock(Agent, on_call, [call.pk])
-    current = _open_intervals(locked)
+        on_call = (
+            "id IN (SELECT agent_id FROM telephony_agentstateinterval "
+            "WHERE call_id = %s AND ended_at IS NULL)"
+        )
+        if named:
+            locked = rawsql.lock(Agent, f"id = %s OR {on_call}", [named, call.pk])
+        else:
+            locked = rawsql.lock(Agent, on_call, [call.pk])
+        current = open_intervals(locked)
     linked = sorted((i for i in current.values() if i.call_id == call.pk), key=lambda i: i.agent_id)
     concerned = {i.agent_id for i in linked} | ({named} if named else set())
 

@@ -13,7 +13,7 @@ from contactcenter.lib.phones import lookup_key
 from contactcenter.tenancy.models import Company
 from crm.models import Customer
 from crm.selectors import customers_by_phone
-from telephony import presence, realtime
+from telephony import batch, presence, realtime
 from telephony.derive import derive_call, hold_spans, overflow_visits
 from telephony.models import (
     Call,
@@ -115,8 +115,22 @@ _DERIVED = (
 
 
 def _locked_call(connection: PbxConnection, company: Company, event: CallEvent) -> Call:
+    unit = batch.current()
+    call = unit.call(connection.pk, event.call_id) if unit is not None else None
+    if call is None:
+        # A call the batch did not find when it read ahead is new: no need to look again.
+        call, created = _lock_or_create_call(connection, company, event, look=unit is None)
+        if unit is not None:
+            unit.call_added(call, created=created)
+    call.company, call.connection = company, connection  # the same rows: no need to read them
+    return call
+
+
+def _lock_or_create_call(
+    connection: PbxConnection, company: Company, event: CallEvent, *, look: bool = True
+) -> tuple[Call, bool]:
     key = [connection.pk, event.call_id]
-    found = rawsql.select(Call, _CALL_KEY, key, lock=True)
+    found = rawsql.select(Call, _CALL_KEY, key, lock=True) if look else []
     if not found:
         call = Call(
             company=company,
@@ -127,11 +141,9 @@ def _locked_call(connection: PbxConnection, company: Company, event: CallEvent) 
         # Two first events of one call may race: the unique constraint lets one create it, and
         # the other waits for it, writes nothing, and locks the row it made.
         if rawsql.insert(call, ignore_conflict=True):
-            return call
+            return call, True
         found = rawsql.select(Call, _CALL_KEY, key, lock=True)
-    call = found[0]
-    call.company, call.connection = company, connection  # the same rows: no need to read them
-    return call
+    return found[0], False
 
 
 _memo = threading.local()
@@ -150,6 +162,30 @@ def lookups_kept():
         yield
     finally:
         _memo.values = None
+
+
+def lookups_prefill(company_ids: list[int], extensions: list[str]) -> None:
+    """Read ahead, within `lookups_kept`, every queue of these companies and these extensions."""
+    values = getattr(_memo, "values", None)
+    if values is None or not company_ids:
+        return
+    in_companies = ", ".join(["%s"] * len(company_ids))
+    for queue in rawsql.select(Queue, f"company_id IN ({in_companies})", company_ids):
+        values[("queue", queue.company_id, queue.code)] = queue
+    if not extensions:
+        return
+    found = {
+        (company_id, number): agent_id
+        for company_id, number, agent_id in rawsql.select_values(
+            Extension,
+            ["company_id", "number", "agent_id"],
+            f"company_id IN ({in_companies}) AND number IN ({', '.join(['%s'] * len(extensions))})",
+            [*company_ids, *extensions],
+        )
+    }
+    for company_id in company_ids:
+        for number in extensions:
+            values[("extension", company_id, number)] = found.get((company_id, number))
 
 
 def _kept(key: tuple, load):
@@ -186,6 +222,11 @@ def _match_customers(call: Call, matched_before: str) -> list[tuple[int, str]] |
     first event, mostly); their (id, name), or None when the links stayed as they were."""
     if call.caller_e164 == matched_before:
         return None
+    unit = batch.current()
+    if unit is not None:
+        found = unit.matches(call.company_id, call.caller_e164) if call.caller_e164 else []
+        unit.relink(call, found, had_links=bool(matched_before))
+        return found
     through = Call.customers.through._meta.db_table
     if matched_before:
         rawsql.execute(f"DELETE FROM {through} WHERE call_id = %s", [call.pk])
@@ -200,6 +241,9 @@ def _match_customers(call: Call, matched_before: str) -> list[tuple[int, str]] |
 
 
 def _linked_customers(call: Call) -> list[tuple[int, str]]:
+    unit = batch.current()
+    if unit is not None and call.pk in unit.customers:
+        return unit.customers[call.pk]
     through, customer = Call.customers.through._meta.db_table, Customer._meta.db_table
     return [
         tuple(row)
@@ -233,7 +277,11 @@ def _apply_facts(call: Call, events: list[CallEvent]) -> tuple[dict[str, int], l
     call.talk_seconds, call.hold_seconds = facts.talk_seconds, facts.hold_seconds
     call.transfer_count, call.recording_url = facts.transfer_count, facts.recording_url
     call.outcome = facts.outcome
-    rawsql.update(call, _DERIVED)
+    unit = batch.current()
+    if unit is not None:
+        unit.call_changed(call, _DERIVED)
+    else:
+        rawsql.update(call, _DERIVED)
     matched = _match_customers(call, matched_before)
     _store_hold_spans(call, events)
     _store_overflow_visits(call, events)
@@ -245,12 +293,12 @@ def _store_overflow_visits(call: Call, events: list[CallEvent]) -> None:
     # every call) cost no statement here.
     if sum(1 for e in events if e.kind == CallEventKind.QUEUED) < 2:
         return
-    rawsql.execute("DELETE FROM telephony_queuevisit WHERE call_id = %s", [call.pk])
+    visits = []
     for code, entered, left in overflow_visits(events):
         queue = _queue(call.company, code)
         if queue is None:
             continue  # a queue the company has not set up: nothing to report it under
-        rawsql.insert(
+        visits.append(
             QueueVisit(
                 company_id=call.company_id,
                 call=call,
@@ -260,16 +308,27 @@ def _store_overflow_visits(call: Call, events: list[CallEvent]) -> None:
                 wait_seconds=max(0, int((left - entered).total_seconds())),
             )
         )
+    _replace_rows(QueueVisit, call, visits)
 
 
 def _store_hold_spans(call: Call, events: list[CallEvent]) -> None:
     if not any(e.kind in (CallEventKind.HOLD, CallEventKind.UNHOLD) for e in events):
         return  # spans only ever come from hold events: there is nothing to replace
-    call.hold_spans.all().delete()
-    HoldSpan.objects.bulk_create(
+    spans = [
         HoldSpan(call=call, started_at=start, ended_at=stop)
         for start, stop in hold_spans(events, call.ended_at)
-    )
+    ]
+    _replace_rows(HoldSpan, call, spans)
+
+
+def _replace_rows(model, call: Call, rows: list) -> None:
+    """The call's rows of `model` (derived from its events) are now `rows`."""
+    unit = batch.current()
+    if unit is not None:
+        unit.replace_rows(model, call.pk, rows)  # the last one wins, written at the end
+        return
+    rawsql.execute(f"DELETE FROM {model._meta.db_table} WHERE call_id = %s", [call.pk])
+    rawsql.insert_many(rows)
 
 
 def call_event_apply(
@@ -297,10 +356,17 @@ def call_event_apply(
         )
         # The call row lock serialises every event of this call; the unique (connection, event
         # id) turns a retried event into no row written.
-        if not rawsql.insert(record, ignore_conflict=True):
-            return Applied(call=call, duplicate=True)
-        rows = rawsql.select_values(CallEventRecord, ["data"], "call_id = %s", [call.pk])
-        events = [event_from_json(data) for (data,) in rows]
+        unit = batch.current()
+        if unit is not None:
+            # As stored and read back: the same event whichever way it is applied.
+            if not unit.add_event(record, event_from_json(record.data)):
+                return Applied(call=call, duplicate=True)
+            events = unit.events[call.pk]
+        else:
+            if not rawsql.insert(record, ignore_conflict=True):
+                return Applied(call=call, duplicate=True)
+            rows = rawsql.select_values(CallEventRecord, ["data"], "call_id = %s", [call.pk])
+            events = [event_from_json(data) for (data,) in rows]
         known_agents, matched = _apply_facts(call, events)
         pushes: list[tuple[int, dict]] = []
         concerned = presence.call_presence_apply(

@@ -140,6 +140,25 @@ def insert(obj: Model, *, ignore_conflict: bool = False) -> bool:
     return True
 
 
+def insert_many(objs: Sequence[Model], *, ignore_conflict: bool = False) -> None:
+    """INSERT these new rows of one model in multi-row statements, without reading back their
+    primary keys (the callers never need them); `ignore_conflict` as for `insert`."""
+    if not objs:
+        return
+    db = _db()
+    fields, sql = _insert_sql(type(objs[0]), ignore_conflict)
+    head, _sep, tail = sql.partition(" VALUES ")
+    row = tail[: tail.index(")") + 1]
+    conflict = " ON CONFLICT DO NOTHING" if ignore_conflict else ""
+    # SQLite allows 32,766 parameters per statement: a few hundred rows of a dozen columns.
+    chunk = max(1, 2000 // len(fields))
+    with db.cursor() as cursor:
+        for start in range(0, len(objs), chunk):
+            part = objs[start : start + chunk]
+            values = [f.get_db_prep_save(f.pre_save(obj, True), db) for obj in part for f in fields]
+            cursor.execute(f"{head} VALUES {', '.join([row] * len(part))}{conflict}", values)
+
+
 @cache
 def _update_sql(model: type[Model], field_names: tuple[str, ...]) -> tuple[list[Field], str]:
     opts = model._meta
@@ -156,6 +175,18 @@ def update(obj: Model, field_names: Iterable[str]) -> None:
     values = [f.get_db_prep_save(f.pre_save(obj, False), db) for f in fields]
     with db.cursor() as cursor:
         cursor.execute(sql, [*values, obj.pk])
+
+
+def update_many(objs: Sequence[Model], field_names: Iterable[str]) -> None:
+    """UPDATE these fields of each of `objs` (one model): one statement per row, sent together
+    (psycopg pipelines `executemany`: one round trip)."""
+    if not objs:
+        return
+    db = _db()
+    fields, sql = _update_sql(type(objs[0]), tuple(field_names))
+    rows = [[*(f.get_db_prep_save(f.pre_save(o, False), db) for f in fields), o.pk] for o in objs]
+    with db.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def execute(sql: str, params: Sequence = ()) -> list[tuple]:

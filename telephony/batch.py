@@ -1,0 +1,318 @@
+"""The applier's unit of work: a batch of stored requests read in a few statements, applied in
+memory, written in a few more.
+
+Applied one by one, an event costs about nine statements: lock its call, store the event, read
+the call's events, write the call, lock the agents, read their states, write the states...
+Nearly all of that repeats across a batch of a few hundred events, which name the same calls and
+agents again and again. Within a batch (one transaction, `telephony.applier`) the apply service
+(`services.call_event_apply`, `presence.call_presence_apply`) asks this module instead of the
+database:
+
+- before the first event, every call of the batch is locked and read, with its events, its
+  linked customers, the agents on it and their current states, and every agent the batch's
+  events name is locked (calls first, then agents: the lock order of `presence`);
+- while events are applied, the calls, events and agent states change in memory, exactly as the
+  statements would have changed them;
+- at the end, the new events, customer links, changed calls and agent states are written in a
+  handful of multi-row statements.
+
+A request the batch cannot apply makes the applier start the batch again without this module
+(one savepoint per request), so every outcome stays the one-by-one outcome.
+"""
+
+import threading
+from collections.abc import Iterable
+from contextlib import contextmanager
+
+from contactcenter.lib import rawsql
+from crm.models import Customer, CustomerPhone
+from telephony.models import (
+    Agent,
+    AgentStateInterval,
+    Call,
+    CallEventRecord,
+    Extension,
+    PbxConnection,
+)
+from telephony.pbx.events import CallEvent
+
+_local = threading.local()
+
+
+def current() -> "Batch | None":
+    """The batch being applied in this thread, if any."""
+    return getattr(_local, "batch", None)
+
+
+@contextmanager
+def suspended():
+    """Apply directly to the database within the block (an agent event, whose path reads and
+    writes agent states itself): the batch is written first and forgets its agent states."""
+    batch = current()
+    if batch is None:
+        yield
+        return
+    batch.flush()
+    batch.forget_agents()
+    _local.batch = None
+    try:
+        yield
+    finally:
+        _local.batch = batch
+
+
+def _in(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+class Batch:
+    def __init__(self):
+        self.calls: dict[tuple[int, str], Call] = {}  # (connection id, PBX call id), locked
+        self.calls_by_id: dict[int, Call] = {}
+        self.events: dict[int, list[CallEvent]] = {}  # call id -> its events, as stored
+        self.event_ids: set[tuple[int, str]] = set()  # (connection id, event id) stored
+        self.records: list[CallEventRecord] = []
+        self.dirty: dict[int, set[str]] = {}  # call id -> fields changed
+        self.customers: dict[int, list[tuple[int, str]]] = {}  # call id -> linked (id, name)
+        self.new_links: dict[int, list[int]] = {}  # call id -> customer ids to link
+        self.phone_matches: dict[tuple[int, str], list[tuple[int, str]]] = {}
+        self.derived_rows: dict[tuple[type, int], list] = {}  # (model, call id) -> its rows
+        self.forget_agents()
+
+    def forget_agents(self) -> None:
+        self.locked_agents: set[int] = set()
+        self.calls_with_agents: set[int] = set()  # calls whose agents are locked and read
+        self.open: dict[int, AgentStateInterval] = {}  # agent id -> current state
+        self.new_intervals: list[AgentStateInterval] = []
+        self.closed_intervals: dict[int, AgentStateInterval] = {}  # stored ones, now ended
+
+    # --- reading, once per batch ------------------------------------------------------------
+
+    def preload(self, requests: Iterable[tuple[PbxConnection, list]]) -> None:
+        """Lock and read what the batch's call events will need; `requests`: each request's
+        connection and parsed events."""
+        from telephony.services import event_from_json, lookups_prefill
+
+        keys: dict[int, set[str]] = {}
+        event_ids: dict[int, set[str]] = {}
+        extensions: set[str] = set()
+        companies = set()
+        for pbx, events in requests:
+            for event in events:
+                if not isinstance(event, CallEvent) or not event.call_id:
+                    continue
+                keys.setdefault(pbx.pk, set()).add(event.call_id)
+                event_ids.setdefault(pbx.pk, set()).add(event.event_id)
+                if event.agent:
+                    extensions.add(event.agent)
+            if pbx.company_id is not None:
+                companies.add(pbx.company_id)
+        if not keys:
+            return
+        where = " OR ".join(
+            f"(connection_id = %s AND pbx_call_id IN ({_in(ids)}))" for ids in keys.values()
+        )
+        params = [v for pk, ids in keys.items() for v in (pk, *sorted(ids))]
+        for call in rawsql.select(Call, f"({where})", params, order_by="id", lock=True):
+            self._keep_call(call)
+            companies.add(call.company_id)
+        call_ids = sorted(self.calls_by_id)
+        for pk, ids in event_ids.items():
+            rows = rawsql.select_values(
+                CallEventRecord,
+                ["event_id"],
+                f"connection_id = %s AND event_id IN ({_in(ids)})",
+                [pk, *sorted(ids)],
+            )
+            self.event_ids.update((pk, event_id) for (event_id,) in rows)
+        if call_ids:
+            for call_id, data in rawsql.select_values(
+                CallEventRecord, ["call_id", "data"], f"call_id IN ({_in(call_ids)})", call_ids
+            ):
+                self.events[call_id].append(event_from_json(data))
+            self._read_linked_customers(call_ids)
+        lookups_prefill(sorted(companies), sorted(extensions))
+        self._lock_agents(sorted(companies), sorted(extensions), call_ids)
+        self.calls_with_agents.update(call_ids)
+
+    def _keep_call(self, call: Call) -> None:
+        self.calls[(call.connection_id, call.pbx_call_id)] = call
+        self.calls_by_id[call.pk] = call
+        self.events.setdefault(call.pk, [])
+
+    def _read_linked_customers(self, call_ids: list[int]) -> None:
+        through, customer = Call.customers.through._meta.db_table, Customer._meta.db_table
+        for call_id in call_ids:
+            self.customers[call_id] = []
+        rows = rawsql.execute(
+            f"SELECT t.call_id, c.id, c.display_name FROM {customer} c JOIN {through} t "
+            f"ON t.customer_id = c.id WHERE t.call_id IN ({_in(call_ids)}) "
+            "ORDER BY c.display_name, c.id",
+            call_ids,
+        )
+        for call_id, pk, name in rows:
+            self.customers[call_id].append((pk, name))
+
+    def _lock_agents(self, companies: list[int], extensions: list[str], call_ids: list[int]):
+        conditions, params = [], []
+        if companies and extensions:
+            conditions.append(
+                f"id IN (SELECT agent_id FROM {Extension._meta.db_table} "
+                f"WHERE company_id IN ({_in(companies)}) AND number IN ({_in(extensions)}))"
+            )
+            params += [*companies, *extensions]
+        if call_ids:
+            conditions.append(
+                f"id IN (SELECT agent_id FROM {AgentStateInterval._meta.db_table} "
+                f"WHERE ended_at IS NULL AND call_id IN ({_in(call_ids)}))"
+            )
+            params += call_ids
+        if conditions:
+            self.lock_agents(" OR ".join(conditions), params)
+
+    def lock_agents(self, where: str, params: list) -> list[int]:
+        """Lock these agents (in id order) and read the current state of those not yet read."""
+        from telephony.presence import open_intervals
+
+        locked = [pk for pk in rawsql.lock(Agent, where, params) if pk not in self.locked_agents]
+        self.locked_agents.update(locked)
+        self.open.update(open_intervals(locked))
+        return locked
+
+    # --- calls and events -------------------------------------------------------------------
+
+    def call(self, connection_id: int, pbx_call_id: str) -> Call | None:
+        return self.calls.get((connection_id, pbx_call_id))
+
+    def call_added(self, call: Call, *, created: bool) -> None:
+        """A call locked during the batch: made by it (no events, no customers yet), or made
+        by another transaction since the batch was read."""
+        self._keep_call(call)
+        if created:
+            self.customers[call.pk] = []
+            self.calls_with_agents.add(call.pk)
+        else:
+            from telephony.services import event_from_json
+
+            rows = rawsql.select_values(CallEventRecord, ["data"], "call_id = %s", [call.pk])
+            self.events[call.pk] = [event_from_json(data) for (data,) in rows]
+
+    def add_event(self, record: CallEventRecord, event: CallEvent) -> bool:
+        """Keep the event for writing; False when its id is already stored (a retry). Every
+        event id of the batch was read ahead, after its call was locked: a concurrent writer of
+        the same call has committed by then."""
+        key = (record.connection_id, record.event_id)
+        if key in self.event_ids:
+            return False
+        self.event_ids.add(key)
+        self.records.append(record)
+        self.events[record.call_id].append(event)
+        return True
+
+    def call_changed(self, call: Call, field_names: Iterable[str]) -> None:
+        self.dirty.setdefault(call.pk, set()).update(field_names)
+
+    def matches(self, company_id: int, e164: str) -> list[tuple[int, str]]:
+        """The company's customers with this number, as (id, name) by name (customers_by_phone)."""
+        key = (company_id, e164)
+        if key not in self.phone_matches:
+            customer, phone = Customer._meta.db_table, CustomerPhone._meta.db_table
+            self.phone_matches[key] = [
+                tuple(row)
+                for row in rawsql.execute(
+                    f"SELECT c.id, c.display_name FROM {customer} c WHERE c.company_id = %s "
+                    f"AND c.id IN (SELECT p.customer_id FROM {phone} p WHERE p.company_id = %s "
+                    "AND p.e164 = %s) ORDER BY c.display_name, c.id",
+                    [company_id, company_id, e164],
+                )
+            ]
+        return self.phone_matches[key]
+
+    def relink(self, call: Call, customers: list[tuple[int, str]], *, had_links: bool) -> None:
+        if had_links:
+            through = Call.customers.through._meta.db_table
+            rawsql.execute(f"DELETE FROM {through} WHERE call_id = %s", [call.pk])
+        self.new_links[call.pk] = [pk for pk, _name in customers]
+        self.customers[call.pk] = customers
+
+    def replace_rows(self, model: type, call_id: int, rows: list) -> None:
+        self.derived_rows[(model, call_id)] = rows
+
+    # --- agent states -----------------------------------------------------------------------
+
+    def call_agents(self, call_id: int, named: int | None) -> dict[int, AgentStateInterval]:
+        """The current states of the agents on the call and of the agent `named`, locked (what
+        `presence.call_presence_apply` locks and reads)."""
+        on_call = (
+            f"id IN (SELECT agent_id FROM {AgentStateInterval._meta.db_table} "
+            "WHERE call_id = %s AND ended_at IS NULL)"
+        )
+        if call_id not in self.calls_with_agents:
+            if named:
+                self.lock_agents(f"id = %s OR {on_call}", [named, call_id])
+            else:
+                self.lock_agents(on_call, [call_id])
+            self.calls_with_agents.add(call_id)
+        elif named and named not in self.locked_agents:
+            self.lock_agents("id = %s", [named])
+        found = {a: i for a, i in self.open.items() if i.call_id == call_id}
+        if named and named in self.open:
+            found[named] = self.open[named]
+        return found
+
+    def interval_closed(self, interval: AgentStateInterval) -> None:
+        if interval.pk is not None:
+            self.closed_intervals[interval.pk] = interval
+
+    def interval_opened(self, interval: AgentStateInterval) -> None:
+        self.new_intervals.append(interval)
+        self.open[interval.agent_id] = interval
+
+    # --- writing, once per batch ------------------------------------------------------------
+
+    def flush(self) -> None:
+        rawsql.insert_many(self.records, ignore_conflict=True)
+        self.records = []
+        through = Call.customers.through
+        rawsql.insert_many(
+            [
+                through(call_id=call_id, customer_id=customer_id)
+                for call_id, ids in self.new_links.items()
+                for customer_id in ids
+            ]
+        )
+        self.new_links = {}
+        by_model: dict[type, dict[int, list]] = {}
+        for (model, call_id), rows in self.derived_rows.items():
+            by_model.setdefault(model, {})[call_id] = rows
+        for model, rows_by_call in by_model.items():
+            ids = sorted(rows_by_call)
+            rawsql.execute(f"DELETE FROM {model._meta.db_table} WHERE call_id IN ({_in(ids)})", ids)
+            rawsql.insert_many([row for rows in rows_by_call.values() for row in rows])
+        self.derived_rows = {}
+        by_fields: dict[tuple[str, ...], list[Call]] = {}
+        for call_id, names in self.dirty.items():
+            by_fields.setdefault(tuple(sorted(names)), []).append(self.calls_by_id[call_id])
+        for names, calls in by_fields.items():
+            rawsql.update_many(calls, names)
+        self.dirty = {}
+        # Ended first: an agent has one open state at a time (a partial unique index).
+        rawsql.update_many(list(self.closed_intervals.values()), ["ended_at"])
+        self.closed_intervals = {}
+        # Written without reading back their ids: nothing uses them after the flush (an agent
+        # event reads the states again, see `suspended`).
+        rawsql.insert_many(self.new_intervals)
+        self.new_intervals = []
+
+
+@contextmanager
+def applying(requests: Iterable[tuple[PbxConnection, list]]):
+    """Apply within the block through a batch preloaded for `requests`, written at its end."""
+    batch = Batch()
+    batch.preload(requests)
+    _local.batch = batch
+    try:
+        yield batch
+        batch.flush()
+    finally:
+        _local.batch = None
