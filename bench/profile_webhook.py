@@ -31,6 +31,11 @@ def main(argv=None) -> int:
         help="profile the applier (PBX_APPLY_IN_WORKER) applying stored requests instead",
     )
     parser.add_argument("--batch", type=int, default=200, help="the applier's batch size")
+    parser.add_argument(
+        "--stored",
+        action="store_true",
+        help="profile the webhook as PBX_APPLY_IN_WORKER runs it: answered once stored",
+    )
     args = parser.parse_args(argv)
     stop_on_sigterm()
     setup_django("cc_bench_profile")
@@ -63,6 +68,10 @@ def main(argv=None) -> int:
         post(body)
     if args.applier:
         return profile_applier(args, timed, post)
+    if args.stored:
+        from django.conf import settings
+
+        settings.PBX_APPLY_IN_WORKER = True
     # Not CaptureQueriesContext: every request empties connection.queries (request_started).
     captured = []
 

@@ -36,10 +36,9 @@ CHANNEL = "pbx_inbound"
 BATCH_SIZE = 200
 
 
-def wake() -> None:
-    """Tell a waiting applier that a request was stored (after that request's commit)."""
-    if connection.vendor == "postgresql":
-        rawsql.execute(f"NOTIFY {CHANNEL}")
+# Sent by the webhook with the INSERT of each stored request, on PostgreSQL: the waiting
+# applier hears it when that request commits.
+WAKE = f"NOTIFY {CHANNEL}"
 
 
 def listen() -> None:

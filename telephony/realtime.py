@@ -143,7 +143,27 @@ def held():
         messages, what = _held.messages, _held.what
         _held.messages = _held.what = None
         if messages:
-            _send(messages, "; ".join(what))
+            _send(latest(messages), "; ".join(what))
+
+
+def _subject(message: dict):
+    """What a message tells the state of: a call, or an agent's state (None: not known)."""
+    if message["type"] in ("call.update", "live.call") and message["call"]:
+        return ("call", message["call"]["id"])
+    if message["type"] in ("state.update", "live.state"):
+        return ("agent", message["state"]["agent_id"])
+    return None
+
+
+def latest(groups_messages: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    """Of several messages to one group about the same call or agent, only the last, in the
+    order the kept ones were sent: every screen shows the latest state, so a burst of a call's
+    events (ringing, answered, hung up in one batch) costs one message per screen, not three."""
+    last = {}
+    for index, (group, message) in enumerate(groups_messages):
+        subject = _subject(message)
+        last[(group, message["type"], subject) if subject else index] = index
+    return [groups_messages[i] for i in sorted(last.values())]
 
 
 def _send(groups_messages: list[tuple[str, dict]], what: str) -> None:

@@ -123,15 +123,23 @@ def _insert_sql(model: type[Model], ignore_conflict: bool) -> tuple[list[Field],
     return fields, sql
 
 
-def insert(obj: Model, *, ignore_conflict: bool = False) -> bool:
+def insert(obj: Model, *, ignore_conflict: bool = False, then: str = "") -> bool:
     """INSERT `obj` and set its primary key, as `save()` would for a new row. With
     `ignore_conflict`, a row that would break a unique constraint is not written and False is
-    returned (INSERT ... ON CONFLICT DO NOTHING: one statement, no savepoint)."""
+    returned (INSERT ... ON CONFLICT DO NOTHING: one statement, no savepoint).
+
+    `then`: a statement without parameters sent in the same round trip, on PostgreSQL only (one
+    query string, one implicit transaction when autocommitting), such as a NOTIFY."""
     db = _db()
     fields, sql = _insert_sql(type(obj), ignore_conflict)
     values = [f.get_db_prep_save(f.pre_save(obj, True), db) for f in fields]
     with db.cursor() as cursor:
-        cursor.execute(sql, values)
+        if then and db.vendor == "postgresql":
+            # psycopg's client-side binding sends a query with several statements as one
+            # simple query; the cursor then reads the first statement's result.
+            cursor.execute(f"{sql}; {then}", values)
+        else:
+            cursor.execute(sql, values)
         row = cursor.fetchone()
     if row is None:
         return False
@@ -141,22 +149,18 @@ def insert(obj: Model, *, ignore_conflict: bool = False) -> bool:
 
 
 def insert_many(objs: Sequence[Model], *, ignore_conflict: bool = False) -> None:
-    """INSERT these new rows of one model in multi-row statements, without reading back their
-    primary keys (the callers never need them); `ignore_conflict` as for `insert`."""
+    """INSERT these new rows of one model, without reading back their primary keys (the callers
+    never need them); `ignore_conflict` as for `insert`. One statement per row, sent together
+    (psycopg pipelines `executemany`: one round trip): a multi-row VALUES list would cost more,
+    as psycopg parses a long statement's placeholders anew each time."""
     if not objs:
         return
     db = _db()
     fields, sql = _insert_sql(type(objs[0]), ignore_conflict)
-    head, _sep, tail = sql.partition(" VALUES ")
-    row = tail[: tail.index(")") + 1]
-    conflict = " ON CONFLICT DO NOTHING" if ignore_conflict else ""
-    # SQLite allows 32,766 parameters per statement: a few hundred rows of a dozen columns.
-    chunk = max(1, 2000 // len(fields))
+    sql = sql[: sql.rindex(" RETURNING ")]
+    rows = [[f.get_db_prep_save(f.pre_save(obj, True), db) for f in fields] for obj in objs]
     with db.cursor() as cursor:
-        for start in range(0, len(objs), chunk):
-            part = objs[start : start + chunk]
-            values = [f.get_db_prep_save(f.pre_save(obj, True), db) for obj in part for f in fields]
-            cursor.execute(f"{head} VALUES {', '.join([row] * len(part))}{conflict}", values)
+        cursor.executemany(sql, rows)
 
 
 @cache

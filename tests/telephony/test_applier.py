@@ -1,7 +1,6 @@
 """PBX_APPLY_IN_WORKER: the webhook answers once the request is stored, the applier applies it."""
 
 import io
-import json
 import threading
 import time
 from unittest import mock
@@ -157,25 +156,33 @@ def test_the_command_applies_what_is_waiting(client, connection, in_worker):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_stored_request_wakes_the_waiting_applier(company):
-    """On PostgreSQL the webhook's NOTIFY ends the applier's wait at once (SQLite polls)."""
+def test_a_stored_request_wakes_the_waiting_applier(connection, in_worker):
+    """On PostgreSQL the webhook's INSERT carries a NOTIFY that ends the applier's wait at once
+    (SQLite polls)."""
+    from django.test import Client
+
     applier.listen()
+    answers = []
 
     def store_later():
-        time.sleep(0.3)
         from django.db import connection as own
 
-        applier.wake()
+        time.sleep(0.3)
+        answers.append(post_native(Client(), connection, ringing()).status_code)
         own.close()
 
     started = time.monotonic()
-    threading.Thread(target=store_later).start()
+    thread = threading.Thread(target=store_later)
+    thread.start()
     applier.wait(timeout=5.0)
     waited = time.monotonic() - started
+    thread.join()
+    assert answers == [202]
     assert waited < 1.5, f"waited {waited:.2f} s"
     if db_connection.vendor == "postgresql":
         assert waited >= 0.3
-    json.dumps(waited)
+    assert applier.apply_pending() == 1
+    assert statuses() == [("applied", "")]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -226,3 +233,41 @@ def test_a_request_whose_connection_was_deleted_is_marked_and_the_rest_applied(
     assert applier.apply_pending() == 2
     assert statuses() == [("rejected", "connection deleted"), ("applied", "")]
     assert list(Call.objects.values_list("pbx_call_id", flat=True)) == ["c1"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_sends_only_the_latest_state_of_each_call_and_agent(
+    client, connection, company, agent_101, in_worker
+):
+    from telephony import realtime
+
+    post_native(client, connection, ringing(event_id="e1", type="ringing", agent="101"))
+    post_native(
+        client,
+        connection,
+        ringing(event_id="e2", type="answered", agent="101", timestamp="2026-11-23T09:00:05Z"),
+    )
+    with mock.patch("telephony.realtime._group_send_all") as group_send_all:
+        assert applier.apply_pending() == 2
+    (_layer, messages), _ = group_send_all.call_args
+    # Ringing then answered in one batch: each screen hears the call answered and the agent on
+    # the call, once; the ringing state in between is not sent.
+    assert [(group, message["type"]) for group, message in messages] == [
+        (f"agent.{agent_101.pk}", "call.update"),
+        (f"live.{company.pk}", "live.call"),
+        (f"agent.{agent_101.pk}", "state.update"),
+        (f"live.{company.pk}", "live.state"),
+    ]
+    assert [
+        message.get("call", message.get("state"))["answered_at" if "call" in message else "state"]
+        for _group, message in messages
+    ] == [
+        "2026-11-23T09:00:05+00:00",
+        "2026-11-23T09:00:05+00:00",
+        "on_call",
+        "on_call",
+    ]
+    assert realtime.latest([("g", {"type": "other"}), ("g", {"type": "other"})]) == [
+        ("g", {"type": "other"}),
+        ("g", {"type": "other"}),
+    ]
