@@ -47,18 +47,18 @@ def current() -> "Batch | None":
 @contextmanager
 def suspended():
     """Apply directly to the database within the block (an agent event, whose path reads and
-    writes agent states itself): the batch is written first and forgets its agent states."""
+    writes agent states itself, and may end a wrap-up on a call): the batch is written first,
+    and afterwards reads again what it had read (the rows stay locked: same transaction)."""
     batch = current()
     if batch is None:
         yield
         return
     batch.flush()
-    batch.forget_agents()
     _local.batch = None
     try:
         yield
     finally:
-        _local.batch = batch
+        _local.batch = batch.fresh()
 
 
 def _in(values) -> str:
@@ -77,14 +77,21 @@ class Batch:
         self.new_links: dict[int, list[int]] = {}  # call id -> customer ids to link
         self.phone_matches: dict[tuple[int, str], list[tuple[int, str]]] = {}
         self.derived_rows: dict[tuple[type, int], list] = {}  # (model, call id) -> its rows
-        self.forget_agents()
-
-    def forget_agents(self) -> None:
         self.locked_agents: set[int] = set()
         self.calls_with_agents: set[int] = set()  # calls whose agents are locked and read
         self.open: dict[int, AgentStateInterval] = {}  # agent id -> current state
         self.new_intervals: list[AgentStateInterval] = []
         self.closed_intervals: dict[int, AgentStateInterval] = {}  # stored ones, now ended
+
+    def fresh(self) -> "Batch":
+        """A batch that knows only what was written: the event ids (and the phone matches)."""
+        batch = Batch()
+        batch.event_ids, batch.phone_matches = self.event_ids, self.phone_matches
+        batch.fresh_start = True
+        return batch
+
+    # The calls not read ahead are new, unless the batch started again after an agent event.
+    fresh_start = False
 
     # --- reading, once per batch ------------------------------------------------------------
 
@@ -313,6 +320,6 @@ def applying(requests: Iterable[tuple[PbxConnection, list]]):
     _local.batch = batch
     try:
         yield batch
-        batch.flush()
+        current().flush()  # the batch, or the one it became after an agent event
     finally:
         _local.batch = None

@@ -119,7 +119,8 @@ def _locked_call(connection: PbxConnection, company: Company, event: CallEvent) 
     call = unit.call(connection.pk, event.call_id) if unit is not None else None
     if call is None:
         # A call the batch did not find when it read ahead is new: no need to look again.
-        call, created = _lock_or_create_call(connection, company, event, look=unit is None)
+        look = unit is None or unit.fresh_start
+        call, created = _lock_or_create_call(connection, company, event, look=look)
         if unit is not None:
             unit.call_added(call, created=created)
     call.company, call.connection = company, connection  # the same rows: no need to read them
