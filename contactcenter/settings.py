@@ -161,6 +161,9 @@ else:
 # several times the ingest rate, for deployments that run that process.
 PBX_APPLY_IN_WORKER = env_bool("PBX_APPLY_IN_WORKER", False)
 
+# /health/ calls the applier "behind" when a stored PBX request has waited longer than this.
+PBX_APPLIER_MAX_LAG_SECONDS = env_int("PBX_APPLIER_MAX_LAG_SECONDS", 30)
+
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -3,11 +3,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from contactcenter.health import health
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="crm:my_work", permanent=False)),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("health/", health, name="health"),
     path("api/", include("contactcenter.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("telephony.urls")),

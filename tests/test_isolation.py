@@ -292,6 +292,9 @@ NOT_TENANT_DATA = {
     # Sets the requesting user's own agent state, never one named in the request
     # (tests/telephony/test_workspace.py: an outsider's post changes no agent of the company).
     "telephony:workspace_state",
+    # Counts for monitoring (database, Redis, the applier's queue), no company's data
+    # (tests/test_health.py).
+    "health",
 }
 
 
