@@ -6,32 +6,31 @@ The figures are those of reporting/queries.py (design.md, "KPI definitions"); th
 reads the filters, runs one report and shapes it. reporting/api_reports.py answers the same
 parameters as JSON through `report_form`, `run_report` and `report_data`.
 
-Drill-down. A count links to the call log (telephony/views/calls.py) with the filters of
-CallFilterForm (company, queue, date_from, date_to, direction, agent, outcome) that list exactly
-the calls behind it, and stays plain text where those filters cannot:
+Drill-down. Every count of calls links to the call log (telephony/views/calls.py) with the
+filters of CallFilterForm that list exactly the calls behind it: the row's companies, queue (or
+"queued" for every queue), agent, team and direction; its range as local days where the
+viewer's zone reads them as the report does, else as two instants (`start`, `end`: sub-day
+intervals, a viewer in another zone); "state" over or open where calls still going on would
+otherwise be listed; the figure's outcome, "transferred". A queue that calls overflowed from
+counts them in its offered and timed-out figures (queries.py, `_overflow_offers`): those two
+link with `visited_queue`. A figure stays plain text only where the call log cannot list its
+calls exactly:
 
-- the call log reads its dates as days of the viewer's zone, the reports as days of each
-  company's zone: links only where the two are the same zone;
-- it filters by one queue, one agent and no team, and has no filter for "queued" calls: totals
-  (calls of every queue), interval rows without exactly one queue, and rows of a team or of
-  several agents are not linked;
-- it has no filter for calls that are over: offered and answered (and an agent's handled) are
-  linked only where no call of theirs is still open, which the call log would list too;
-- it filters one outcome: transferred (answered, then transferred), other endings (missed, busy
-  or failed) and still-open calls have no link;
-- it selects whole days: only day, week and month intervals are linked.
-
-A queue's link selects Call.queue, the queue each call is offered in today (queries.py,
-`_queue_offers`); if a call comes to be offered in every queue it visits, queue links must follow.
+- a total over companies whose zones count different days (no one range selects them);
+- the agent page's total without a team or agent filter (the call log cannot tell every
+  agent's calls from those no agent answered);
+- a queue where a call of the range is offered twice (it came back to the queue after
+  overflowing from it): its offered and timed-out figures count it twice, the call log once;
+- ring-no-answer and durations, which are not counts of calls.
 
 Who: supervisors, client managers and administrators (`KPI_ROLES`), each for the companies
 where they hold such a role; a user with none gets 403, a company slug they may not read 404.
 """
 
-import operator
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
-from functools import reduce
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -39,12 +38,13 @@ from zoneinfo import ZoneInfo
 import django_tables2 as tables
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Count, F, Q
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
@@ -53,7 +53,7 @@ from django_tables2 import RequestConfig
 from contactcenter.tenancy.models import Company
 from reporting import charts
 from reporting.exports import FORMATS, export_response
-from reporting.forms import MINUTE_INTERVALS, ReportFilterForm
+from reporting.forms import ReportFilterForm
 from reporting.queries import (
     AgentReport,
     IntervalReport,
@@ -62,6 +62,7 @@ from reporting.queries import (
     ReportError,
     ReportFilter,
     _agents_in,
+    _in_range,
     agent_report,
     interval_report,
     queue_report,
@@ -70,7 +71,8 @@ from reporting.queries import (
 from reporting.report_tables import TEXT, Column, ReportTable, display, table_class
 from reporting.states import state_seconds
 from reporting.ticket_queries import CHANNEL, GROUPS, TIER, ticket_report
-from telephony.models import AgentState, Call
+from telephony.forms import OPEN, OTHER_ENDINGS, OVER, day_range
+from telephony.models import AgentState, Call, QueueVisit
 
 QUEUES, AGENTS, INTERVALS, COMPANIES, TICKETS = (
     "queues",
@@ -205,94 +207,174 @@ def companies_table(report: QueueReport) -> ReportTable:
 
 # --- drill-down ---------------------------------------------------------------------------------
 
-# The call log's outcome filter for each figure that is one outcome ("" = any outcome).
-CALL_LOG_OUTCOMES = {
-    "offered": "",
-    "answered": Call.Outcome.ANSWERED,
-    "handled": Call.Outcome.ANSWERED,
-    "abandoned": Call.Outcome.ABANDONED,
-    "short_abandons": Call.Outcome.SHORT_ABANDON,
-    "timeouts": Call.Outcome.TIMEOUT,
-    "exits_key": Call.Outcome.EXIT_KEY,
-    "exits_empty": Call.Outcome.EXIT_EMPTY,
+# The call log's filters (telephony.forms.CallFilterForm) that pick each figure's calls among
+# a row's calls.
+CALL_LOG_FILTERS = {
+    "offered": {},
+    "answered": {"outcome": Call.Outcome.ANSWERED},
+    "handled": {"outcome": Call.Outcome.ANSWERED},
+    "abandoned": {"outcome": Call.Outcome.ABANDONED},
+    "short_abandons": {"outcome": Call.Outcome.SHORT_ABANDON},
+    "timeouts": {"outcome": Call.Outcome.TIMEOUT},
+    "exits_key": {"outcome": Call.Outcome.EXIT_KEY},
+    "exits_empty": {"outcome": Call.Outcome.EXIT_EMPTY},
+    "other_outcomes": {"outcome": OTHER_ENDINGS},
+    "transferred": {"outcome": Call.Outcome.ANSWERED, "transferred": "1"},
+    "open_calls": {"state": OPEN},
 }
-# Figures of calls that are over, whose call-log list would also show the calls still open.
-_OVER_ONLY = ("offered", "answered", "handled")
+# Figures of calls that are over whose filters alone would also list the row's open calls
+# (the other outcomes are only ever those of calls that have ended).
+_OVER_ONLY = ("offered", "answered", "handled", "transferred")
+# A queue's figures that count the offers of calls that overflowed from it (QueueVisit).
+_WITH_OVERFLOWS = ("offered", "timeouts")
+
+Window = tuple[datetime, datetime]
 
 
-def call_log_url(params: dict) -> str:
-    return reverse("telephony:call_list") + "?" + urlencode(params)
+def _query(params: dict) -> str:
+    # Colons stay as they are: start=2026-11-16T09:00:00%2B03:00 reads as a time.
+    return urlencode(params, doseq=True, safe=":")
+
+
+def _window_params(start: datetime, end: datetime, zone: str) -> dict:
+    """The call log's filter for calls offered in [start, end): its days where they select
+    exactly that (it reads days in the viewer's zone), else the two instants, written in the
+    report's zone."""
+    first = timezone.localdate(start)
+    last = timezone.localdate(end) - timedelta(days=1)
+    if first <= last and day_range(first, last) == (start, end):
+        return {"date_from": first.isoformat(), "date_to": last.isoformat()}
+    tz = ZoneInfo(zone)
+    return {"start": start.astimezone(tz).isoformat(), "end": end.astimezone(tz).isoformat()}
+
+
+def _common_window(ranges: dict[int, Window], companies: Sequence[Company]) -> Window | None:
+    """The range of the companies' local days (`ranges`: ReportFilter.utc_ranges), or None when
+    they count different days (zones apart): then no one call-log range selects their calls."""
+    found = {ranges[c.pk] for c in companies}
+    return found.pop() if len(found) == 1 else None
 
 
 def _call_log_params(
     f: ReportFilter,
-    company: Company,
+    companies: Sequence[Company],
+    window: Window | None,
     *,
     queue_id: int | None = None,
     agent_id: int | None = None,
-    days=None,
     queued: bool = True,
+    overflows: bool = False,
 ) -> dict | None:
-    """The call log's filters for the calls of one row (its queue or agent pinned), or None
-    when they cannot select them. `queued`: the row counts only queued calls, which the call
-    log cannot tell apart unless one queue is chosen."""
-    if getattr(timezone.get_current_timezone(), "key", None) != company.time_zone:
+    """The call log's filters for the calls of one row: those of `companies` offered within
+    `window` (None: they cannot be selected), with the row's queue or agent pinned and the
+    report's other filters. `queued`: the row counts only calls that went through a queue.
+    `overflows`: with the calls that overflowed from the row's queue."""
+    if window is None:
         return None
-    if queue_id is None:
-        if len(f.queue_ids) == 1:
-            queue_id = f.queue_ids[0]
-        elif f.queue_ids or queued:
-            return None
-    if agent_id is None:
-        if f.team_ids or len(f.agent_ids) > 1:
-            return None
-        agent_id = f.agent_ids[0] if f.agent_ids else None
-    date_from, date_to = days or (f.date_from, f.date_to)
-    params = {"company": company.slug}
+    params: dict[str, Any] = {"company": [c.slug for c in companies]}
     if queue_id is not None:
-        params["queue"] = queue_id
-    params |= {"date_from": date_from.isoformat(), "date_to": date_to.isoformat()}
+        params["visited_queue" if overflows else "queue"] = queue_id
+    elif f.queue_ids:
+        params["queue"] = list(f.queue_ids)
+    elif queued:
+        params["queued"] = "1"
+    params |= _window_params(*window, companies[0].time_zone)
     if f.direction:
         params["direction"] = f.direction
     if agent_id is not None:
         params["agent"] = agent_id
+    else:
+        if f.team_ids:
+            params["team"] = list(f.team_ids)
+        if f.agent_ids:
+            params["agent"] = list(f.agent_ids)
     return params
 
 
-def _links(columns: list[Column], params: dict | None, *, any_open: bool) -> dict[str, str]:
-    """{column key: call-log URL} for a row; `any_open`: some call of the row is still open."""
+def _links(
+    columns: list[Column], params: dict | None, *, any_open: bool, path: str
+) -> dict[str, str]:
+    """{column key: call-log URL} for a row; `any_open`: some call of the row is still open;
+    `path`: the call log's (reversed once per table: a month of quarter-hours is 3,000 rows)."""
     if params is None:
         return {}
+    row = f"{path}?{_query(params)}"
     links = {}
     for column in columns:
-        if not column.drill or (column.drill in _OVER_ONLY and any_open):
-            continue
-        outcome = CALL_LOG_OUTCOMES[column.drill]
-        links[column.key] = call_log_url(params | ({"outcome": outcome} if outcome else {}))
+        if column.drill in CALL_LOG_FILTERS:
+            figure = _figure_query(column.drill, over=column.drill in _OVER_ONLY and any_open)
+            links[column.key] = f"{row}&{figure}" if figure else row
     return links
 
 
-def _with_drills(table: ReportTable) -> list[Column]:
+@functools.cache
+def _figure_query(drill: str, *, over: bool) -> str:
+    return _query(({"state": OVER} if over else {}) | CALL_LOG_FILTERS[drill])
+
+
+def _with_drills(columns: list[Column]) -> list[Column]:
     return [
-        replace(c, drill=c.key) if c.key in CALL_LOG_OUTCOMES and c.kind != TEXT else c
-        for c in table.columns
+        replace(c, drill=c.key) if c.key in CALL_LOG_FILTERS and c.kind != TEXT else c
+        for c in columns
     ]
+
+
+def _offered_twice(f: ReportFilter, queue_ids) -> set[int]:
+    """Queues among `queue_ids` where a call of the report is offered more than once: it left
+    the queue twice, or came back to it to end there. The queue's offered counts it twice, the
+    call log lists it once. (One small query, made only when calls overflowed.)"""
+    visits = QueueVisit.objects.filter(
+        _in_range(f.utc_ranges(), "entered_at"),
+        queue_id__in=queue_ids,
+        call__ended_at__isnull=False,
+    ).order_by()
+    agents = _agents_in(f)
+    if agents is not None:
+        visits = visits.filter(call__agent_id__in=agents)
+    if f.direction:
+        visits = visits.filter(call__direction=f.direction)
+    repeated = (
+        visits.values("queue_id", "call_id")
+        .annotate(k_visits=Count("id"), k_back=Count("id", filter=Q(call__queue_id=F("queue_id"))))
+        .filter(Q(k_visits__gt=1) | Q(k_back__gt=0))
+    )
+    return {row["queue_id"] for row in repeated}
 
 
 def _queue_page_table(report: QueueReport) -> ReportTable:
     table = report.table()
-    columns = _with_drills(table)
-    companies = {c.pk: c for c in report.filter.companies}
+    columns = _with_drills(table.columns)
+    path = reverse("telephony:call_list")
+    f = report.filter
+    ranges = f.utc_ranges()
+    companies = {c.pk: c for c in f.companies}
+    overflowed = report.overflowed_queue_ids
+    offered_twice = _offered_twice(f, overflowed) if overflowed else set()
+    overflow_columns = [c for c in columns if c.drill in _WITH_OVERFLOWS]
     for values, row in zip(table.rows, report.rows, strict=True):
-        params = _call_log_params(report.filter, companies[row.company_id], queue_id=row.queue_id)
+        company = companies[row.company_id]
+        window = ranges[row.company_id]
+        params = _call_log_params(f, [company], window, queue_id=row.queue_id)
         values[ROW_KEY] = f"queue-{row.queue_id}"
-        links = _links(columns, params, any_open=row.figures.open_calls > 0)
-        if row.queue_id in report.overflowed_queue_ids:
-            # Calls that overflowed to another queue count here as offered and timed out, but
-            # the call log lists a call under its last queue and final outcome.
-            for key in ("offered", "timeouts"):
+        links = _links(columns, params, any_open=row.figures.open_calls > 0, path=path)
+        if row.queue_id in overflowed:
+            # Offered and timed out here are also the calls that overflowed to another queue,
+            # which the call log lists under their last queue unless asked for this one's
+            # visits; those figures count offers, over calls only.
+            for key in _WITH_OVERFLOWS:
                 links.pop(key, None)
+            if row.queue_id not in offered_twice:
+                visits = _call_log_params(
+                    f, [company], window, queue_id=row.queue_id, overflows=True
+                )
+                links |= _links(
+                    overflow_columns, visits | {"state": OVER}, any_open=False, path=path
+                )
         values[LINKS] = links
+    params = _call_log_params(f, f.companies, _common_window(ranges, f.companies))
+    table.total[LINKS] = _links(
+        columns, params, any_open=report.total.figures.open_calls > 0, path=path
+    )
     return replace(table, columns=columns)
 
 
@@ -300,15 +382,11 @@ def _open_answered_agents(f: ReportFilter) -> set[int]:
     """Agents on an answered call still going on among the report's calls: the call log would
     list it beside their handled calls. (One small query; the agent report does not count
     open calls per agent.)"""
-    in_range = reduce(
-        operator.or_,
-        (
-            Q(company_id=company_id, offered_at__gte=start, offered_at__lt=end)
-            for company_id, (start, end) in f.utc_ranges().items()
-        ),
-    )
     calls = Call.objects.filter(
-        in_range, outcome=Call.Outcome.ANSWERED, ended_at__isnull=True, agent__isnull=False
+        _in_range(f.utc_ranges(), "offered_at"),
+        outcome=Call.Outcome.ANSWERED,
+        ended_at__isnull=True,
+        agent__isnull=False,
     )
     if f.queue_ids:
         calls = calls.filter(queue_id__in=f.queue_ids)
@@ -320,47 +398,68 @@ def _open_answered_agents(f: ReportFilter) -> set[int]:
 def _agent_page_table(report: AgentReport) -> ReportTable:
     table = report.table()
     columns = [replace(c, drill="handled") if c.key == "handled" else c for c in table.columns]
-    companies = {c.pk: c for c in report.filter.companies}
-    still_on_calls = _open_answered_agents(report.filter) if report.rows else set()
+    path = reverse("telephony:call_list")
+    f = report.filter
+    ranges = f.utc_ranges()
+    companies = {c.pk: c for c in f.companies}
+    still_on_calls = _open_answered_agents(f) if report.rows else set()
     for values, row in zip(table.rows, report.rows, strict=True):
         params = _call_log_params(
-            report.filter, companies[row.company_id], agent_id=row.agent_id, queued=False
+            f,
+            [companies[row.company_id]],
+            ranges[row.company_id],
+            agent_id=row.agent_id,
+            queued=False,
         )
         values[ROW_KEY] = f"agent-{row.agent_id}"
-        values[LINKS] = _links(columns, params, any_open=row.agent_id in still_on_calls)
+        values[LINKS] = _links(columns, params, any_open=row.agent_id in still_on_calls, path=path)
+    if f.team_ids or f.agent_ids:
+        # The total's calls are those of the team or the agents chosen. Without either, they
+        # are every agent's, which the call log cannot tell from the calls no agent answered.
+        params = _call_log_params(f, f.companies, _common_window(ranges, f.companies), queued=False)
+        table.total[LINKS] = _links(columns, params, any_open=bool(still_on_calls), path=path)
     return replace(table, columns=columns)
 
 
 def _interval_page_table(report: IntervalReport) -> ReportTable:
     table = report.table()
-    columns = _with_drills(table)
+    columns = _with_drills(table.columns)
+    path = reverse("telephony:call_list")
     f = report.filter
-    whole_days = report.size not in MINUTE_INTERVALS
-    queue_company = {q.queue_id: q.company_id for q in report.queues}
-    companies = {c.pk: c for c in f.companies}
-    company = None
-    if whole_days and len(f.queue_ids) == 1 and f.queue_ids[0] in queue_company:
-        company = companies[queue_company[f.queue_ids[0]]]
-    zone = ZoneInfo(report.time_zone)
+    ranges = f.utc_ranges()
     for values, row in zip(table.rows, report.rows, strict=True):
         values[ROW_KEY] = row.period.label
-        params = None
-        if company is not None:
-            last_day = row.period.end.astimezone(zone).date() - timedelta(days=1)
-            params = _call_log_params(f, company, days=(row.period.local_start.date(), last_day))
-        values[LINKS] = _links(columns, params, any_open=row.figures.open_calls > 0)
+        params = _call_log_params(f, f.companies, (row.period.start, row.period.end))
+        values[LINKS] = _links(columns, params, any_open=row.figures.open_calls > 0, path=path)
+    params = _call_log_params(f, f.companies, _common_window(ranges, f.companies))
+    table.total[LINKS] = _links(
+        columns, params, any_open=report.total.figures.open_calls > 0, path=path
+    )
     return replace(table, columns=columns)
 
 
 def _companies_page_table(report: QueueReport, query: dict) -> ReportTable:
-    """Each company's name links to its queue report for the same filters."""
+    """Each company's name links to its queue report for the same filters, its figures to
+    their calls."""
     table = companies_table(report)
-    columns = [replace(table.columns[0], drill=QUEUES), *table.columns[1:]]
+    columns = [replace(table.columns[0], drill=QUEUES), *_with_drills(table.columns[1:])]
+    path = reverse("telephony:call_list")
+    f = report.filter
+    ranges = f.utc_ranges()
+    companies = {c.pk: c for c in f.companies}
+    totals = {t.company_id: t for t in report.company_totals}
     queues_url = reverse(KINDS[QUEUES].url_name)
     for values, info in zip(table.rows, report.companies, strict=True):
+        params = _call_log_params(f, [companies[info.id]], ranges[info.id])
+        any_open = totals[info.id].figures.open_calls > 0
         values[LINKS] = {
-            "company": queues_url + "?" + urlencode(query | {"company": [info.slug]}, doseq=True)
+            "company": queues_url + "?" + urlencode(query | {"company": [info.slug]}, doseq=True),
+            **_links(columns, params, any_open=any_open, path=path),
         }
+    params = _call_log_params(f, f.companies, _common_window(ranges, f.companies))
+    table.total[LINKS] = _links(
+        columns, params, any_open=report.total.figures.open_calls > 0, path=path
+    )
     return replace(table, columns=columns)
 
 
@@ -447,11 +546,19 @@ def _html_table(request, table: ReportTable) -> tables.Table:
     RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(html_table)
     # The total stays below whatever order the rows are sorted in (report_table.html).
     html_table.total_cells = (
-        [{"kind": c.kind, "text": display(table.total.get(c.key), c.kind)} for c in table.columns]
-        if table.total
-        else []
+        [_total_cell(c, table.total) for c in table.columns] if table.total else []
     )
     return html_table
+
+
+def _total_cell(column: Column, total: dict) -> dict:
+    value = total.get(column.key)
+    text = display(value, column.kind)
+    url = total.get(LINKS, {}).get(column.key) if value else None
+    return {
+        "kind": column.kind,
+        "text": format_html('<a href="{}">{}</a>', url, text) if url else text,
+    }
 
 
 def _filename(kind: str, f: ReportFilter) -> str:

@@ -7,12 +7,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from contactcenter.tenancy.models import IMPORT_ROLES
-from contactcenter.tenancy.scoping import (
-    companies_for,
-    company_from_param,
-    company_ids_for,
-    get_scoped_or_404,
-)
+from contactcenter.tenancy.scoping import companies_for, company_ids_for, get_scoped_or_404
 from crm.forms import user_label
 from crm.views.common import paginate
 from telephony import selectors
@@ -31,9 +26,12 @@ from telephony.tables import CallTable, caller_label, hms, local_time
 @login_required
 def call_list(request):
     user = request.user
-    # A company the user is not in answers 404, as on the other lists.
-    company = company_from_param(user, request.GET.get("company"))
     companies = list(companies_for(user).order_by("name"))
+    by_slug = {c.slug: c for c in companies}
+    slugs = list(dict.fromkeys(slug for slug in request.GET.getlist("company") if slug))
+    if any(slug not in by_slug for slug in slugs):
+        # A company the user is not in answers 404, as on the other lists.
+        raise Http404
     form = CallFilterForm(
         request.GET or None,
         user=user,
@@ -41,13 +39,16 @@ def call_list(request):
         full_company_ids=company_ids_for(user, CALL_LOG_ROLES),
     )
     queryset = (
-        selectors.call_list(user, company=company)
+        selectors.call_list(user)
         .select_related("company", "queue", "agent__user")
         .prefetch_related("customers")
     )
+    if slugs:
+        # Also when other filters are not understood (the form's are then ignored).
+        queryset = queryset.filter(company__in=[by_slug[slug] for slug in slugs])
     if form.is_bound:
         queryset = form.filter(queryset)
-    exclude = () if len(companies) > 1 and company is None else ("company",)
+    exclude = () if len(companies) > 1 and len(slugs) != 1 else ("company",)
     table = paginate(request, CallTable(queryset, exclude=exclude))
     return render(
         request,
@@ -56,9 +57,22 @@ def call_list(request):
             "title": _("Call log"),
             "table": table,
             "filter_form": form,
+            "narrowing": _narrowing(request, form),
             "can_import": bool(company_ids_for(user, IMPORT_ROLES)),
         },
     )
+
+
+def _narrowing(request, form: CallFilterForm) -> list[dict]:
+    """The hidden filters in force (a report's drill-down), each with the list without it."""
+    found = []
+    for name, text in form.narrowing():
+        params = request.GET.copy()
+        for dropped in (name, "page"):
+            params.pop(dropped, None)
+        without = f"{request.path}?{params.urlencode(safe=':')}"
+        found.append({"name": name, "text": text, "without": without})
+    return found
 
 
 def _viewable_call(user, pk: int) -> Call:

@@ -274,19 +274,37 @@ def test_queue_counts_link_to_exactly_their_calls(client, supervisor, synthetic_
     rows = table_rows(client.get(QUEUES, DAY)).rows
     cards, loans = synthetic_day.cards.pk, synthetic_day.loans.pk
     day = "date_from=2026-11-16&date_to=2026-11-16"
-    # Cards has two calls still open (c9 waiting, c10 talking), which the call log would list
-    # among offered and answered: those two figures stay plain. Zeros have no link.
+    # Cards has two calls still open (c9 waiting, c10 talking): its offered, answered and
+    # transferred calls are those that are over ("state=over"), its open ones have their own
+    # link. Zeros have no link. (The total's links: test_drilldown.py.)
     assert links(rows[f"queue-{cards}"], QUEUE_KEYS) == {
+        "offered": f"{CALLS}?company=bank&queue={cards}&{day}&state=over",
+        "answered": f"{CALLS}?company=bank&queue={cards}&{day}&state=over&outcome=answered",
         "abandoned": f"{CALLS}?company=bank&queue={cards}&{day}&outcome=abandoned",
         "short_abandons": f"{CALLS}?company=bank&queue={cards}&{day}&outcome=short_abandon",
         "timeouts": f"{CALLS}?company=bank&queue={cards}&{day}&outcome=timeout",
+        "transferred": f"{CALLS}?company=bank&queue={cards}&{day}&state=over&outcome=answered"
+        "&transferred=1",
+        "open_calls": f"{CALLS}?company=bank&queue={cards}&{day}&state=open",
     }
     assert links(rows[f"queue-{loans}"], QUEUE_KEYS) == {
         "offered": f"{CALLS}?company=bank&queue={loans}&{day}",
         "answered": f"{CALLS}?company=bank&queue={loans}&{day}&outcome=answered",
     }
-    assert links(rows["total"], QUEUE_KEYS) == {}
+    assert links(rows["total"], QUEUE_KEYS)["offered"] == (
+        f"{CALLS}?company=bank&queued=1&{day}&state=over"
+    )
     cards_links = links(rows[f"queue-{cards}"], QUEUE_KEYS)
+    assert listed_calls(client, cards_links["offered"]) == [
+        "c1",
+        "c2",
+        "c3",
+        "c4",
+        "c5",
+        "c6",
+        "c7",
+    ]
+    assert listed_calls(client, cards_links["open_calls"]) == ["c10", "c9"]
     assert listed_calls(client, cards_links["abandoned"]) == ["c4", "c5"]
     assert listed_calls(client, cards_links["short_abandons"]) == ["c3"]
     assert listed_calls(client, cards_links["timeouts"]) == ["c6"]
@@ -295,8 +313,8 @@ def test_queue_counts_link_to_exactly_their_calls(client, supervisor, synthetic_
     assert listed_calls(client, loans_links["answered"]) == ["c8"]
 
 
-def test_a_team_filter_leaves_the_counts_unlinked(client, supervisor, team, synthetic_day):
-    """The call log filters one agent, never a team: it could not list the team's calls."""
+def test_a_team_filter_links_with_the_team(client, supervisor, team, synthetic_day):
+    """The call log filters by team too: the links carry it."""
     client.force_login(supervisor)
     rows = table_rows(client.get(QUEUES, DAY | {"team": team.pk})).rows
     cards = rows[f"queue-{synthetic_day.cards.pk}"]
@@ -306,12 +324,23 @@ def test_a_team_filter_leaves_the_counts_unlinked(client, supervisor, team, synt
         "2",
         "1",
     ]
-    assert links(cards, QUEUE_KEYS) == {}
+    cards_pk, day = synthetic_day.cards.pk, "date_from=2026-11-16&date_to=2026-11-16"
+    assert links(cards, QUEUE_KEYS) == {
+        "offered": f"{CALLS}?company=bank&queue={cards_pk}&{day}&team={team.pk}",
+        "answered": f"{CALLS}?company=bank&queue={cards_pk}&{day}&team={team.pk}&outcome=answered",
+        "abandoned": f"{CALLS}?company=bank&queue={cards_pk}&{day}&team={team.pk}"
+        "&outcome=abandoned",
+        "transferred": f"{CALLS}?company=bank&queue={cards_pk}&{day}&team={team.pk}"
+        "&outcome=answered&transferred=1",
+    }
+    assert listed_calls(client, links(cards, QUEUE_KEYS)["answered"]) == ["c1", "c7"]
 
 
-def test_a_viewer_in_another_time_zone_gets_no_links(client, supervisor, synthetic_day):
+def test_a_viewer_in_another_time_zone_gets_the_range_as_instants(
+    client, supervisor, synthetic_day
+):
     """The call log reads its dates in the viewer's zone: from Rome, the bank's day would be
-    another 24 hours."""
+    another 24 hours, so the links give the bank's day as two instants."""
     from contactcenter.tenancy.models import UserPreference
 
     UserPreference.objects.create(user=supervisor, time_zone="Europe/Rome")
@@ -319,7 +348,15 @@ def test_a_viewer_in_another_time_zone_gets_no_links(client, supervisor, synthet
     rows = table_rows(client.get(QUEUES, DAY)).rows
     loans = rows[f"queue-{synthetic_day.loans.pk}"]
     assert texts(loans, QUEUE_KEYS)["offered"] == "1"
-    assert links(loans, QUEUE_KEYS) == {}
+    loans_pk, day = (
+        synthetic_day.loans.pk,
+        "start=2026-11-16T00:00:00%2B03:00&end=2026-11-17T00:00:00%2B03:00",
+    )
+    assert links(loans, QUEUE_KEYS) == {
+        "offered": f"{CALLS}?company=bank&queue={loans_pk}&{day}",
+        "answered": f"{CALLS}?company=bank&queue={loans_pk}&{day}&outcome=answered",
+    }
+    assert listed_calls(client, links(loans, QUEUE_KEYS)["offered"]) == ["c8"]
 
 
 def test_queue_agent_and_direction_filters(client, supervisor, synthetic_day):
@@ -345,6 +382,8 @@ def test_queue_agent_and_direction_filters(client, supervisor, synthetic_day):
         f"&date_to=2026-11-16&agent={anna}&outcome=answered",
         "abandoned": f"{CALLS}?company=bank&queue={cards}&date_from=2026-11-16"
         f"&date_to=2026-11-16&agent={anna}&outcome=abandoned",
+        "transferred": f"{CALLS}?company=bank&queue={cards}&date_from=2026-11-16"
+        f"&date_to=2026-11-16&agent={anna}&outcome=answered&transferred=1",
     }
     anna_links = links(anna_cards, QUEUE_KEYS)
     assert listed_calls(client, anna_links["offered"]) == ["c1", "c4", "c7"]
@@ -548,8 +587,13 @@ def test_agent_handled_links_to_the_agents_answered_calls(
         f"&agent={anna}&outcome=answered"
     }
     assert listed_calls(client, anna_links["handled"]) == ["c1", "c7"]
-    # Boris is still on c10, which the call log would list among his answered calls.
-    assert links(rows[f"agent-{boris}"], AGENT_KEYS) == {}
+    # Boris is still on c10, answered: his handled calls are those that are over.
+    boris_links = links(rows[f"agent-{boris}"], AGENT_KEYS)
+    assert boris_links == {
+        "handled": f"{CALLS}?company=bank&date_from=2026-11-16&date_to=2026-11-16"
+        f"&agent={boris}&state=over&outcome=answered"
+    }
+    assert listed_calls(client, boris_links["handled"]) == ["c2", "c8"]
 
 
 def test_agent_page_charts_the_states_of_the_logged_in_time(
@@ -642,8 +686,16 @@ def test_interval_page_hour_by_hour(client, supervisor, synthetic_day):
         "abandonment_rate": "28.6 %",
         "aht": "0:03:55",
     }
-    # Hours cannot be chosen in the call log, which filters whole days: no links.
-    assert links(rows.rows["2026-11-16 09:00+03:00"], INTERVAL_KEYS) == {}
+    # An hour is two instants in the call log; every queue's calls are its "queued" ones.
+    hour = "start=2026-11-16T09:00:00%2B03:00&end=2026-11-16T10:00:00%2B03:00"
+    assert links(rows.rows["2026-11-16 09:00+03:00"], INTERVAL_KEYS) == {
+        "offered": f"{CALLS}?company=bank&queued=1&{hour}",
+        "answered": f"{CALLS}?company=bank&queued=1&{hour}&outcome=answered",
+        "abandoned": f"{CALLS}?company=bank&queued=1&{hour}&outcome=abandoned",
+        "short_abandons": f"{CALLS}?company=bank&queued=1&{hour}&outcome=short_abandon",
+    }
+    nine = links(rows.rows["2026-11-16 09:00+03:00"], INTERVAL_KEYS)
+    assert listed_calls(client, nine["offered"]) == ["c1", "c2", "c3", "c4", "c5", "c6"]
     figure = response.context["charts"][0]["figure"]
     assert response.context["charts"][0]["id"] == "chart-volume"
     assert figure["data"][0]["y"][9:11] == [6, 2]  # offered
@@ -684,6 +736,10 @@ def test_day_and_week_rows_of_one_queue_link_to_their_days(client, supervisor, s
     # The week from Monday the 16th, clipped to the 17th: c1-c7 and c11 over, c9 and c10 open.
     assert [texts(w47, INTERVAL_KEYS)[k] for k in ("offered", "abandoned")] == ["8", "3"]
     assert links(w47, INTERVAL_KEYS) == {
+        "offered": f"{CALLS}?company=bank&queue={cards}&date_from=2026-11-16"
+        "&date_to=2026-11-17&state=over",
+        "answered": f"{CALLS}?company=bank&queue={cards}&date_from=2026-11-16"
+        "&date_to=2026-11-17&state=over&outcome=answered",
         "abandoned": f"{CALLS}?company=bank&queue={cards}&date_from=2026-11-16"
         "&date_to=2026-11-17&outcome=abandoned",
         "short_abandons": f"{CALLS}?company=bank&queue={cards}&date_from=2026-11-16"
@@ -691,9 +747,21 @@ def test_day_and_week_rows_of_one_queue_link_to_their_days(client, supervisor, s
     }
     assert listed_calls(client, links(w46, INTERVAL_KEYS)["offered"]) == ["c0"]
     assert listed_calls(client, links(w47, INTERVAL_KEYS)["abandoned"]) == ["c11", "c4", "c5"]
-    # Without one queue, a row counts every queue's calls, which the call log cannot select.
+    assert listed_calls(client, links(w47, INTERVAL_KEYS)["offered"]) == [
+        "c1",
+        "c11",
+        "c2",
+        "c3",
+        "c4",
+        "c5",
+        "c6",
+        "c7",
+    ]
+    # Without one queue, a row counts every queue's calls: those that went through a queue.
     rows = table_rows(client.get(INTERVALS, DAY | {"interval": "day"})).rows
-    assert links(rows["2026-11-16"], INTERVAL_KEYS) == {}
+    assert links(rows["2026-11-16"], INTERVAL_KEYS)["abandoned"] == (
+        f"{CALLS}?company=bank&queued=1&date_from=2026-11-16&date_to=2026-11-16&outcome=abandoned"
+    )
 
 
 def test_intervals_need_one_time_zone(client, supervisor, other_company, synthetic_day):
@@ -777,9 +845,17 @@ def test_a_client_manager_sees_exactly_their_companies(
     assert (insure["offered"], insure["service_level"], insure["aht"]) == ("0", "—", "—")
     assert texts(rows.rows["total"], COMPANY_KEYS) == bank | {"company": "Total"}
     assertNotContains(response, "Shop")
-    # A company's name opens its queue report with the same filters.
-    assert links(rows.rows["company-bank"], COMPANY_KEYS) == {
-        "company": "/reports/queues/?date_from=2026-11-16&date_to=2026-11-16&company=bank"
+    # A company's name opens its queue report with the same filters, its figures their calls
+    # (test_drilldown.py).
+    bank_links = links(rows.rows["company-bank"], COMPANY_KEYS)
+    assert bank_links["company"] == (
+        "/reports/queues/?date_from=2026-11-16&date_to=2026-11-16&company=bank"
+    )
+    assert bank_links["abandoned"] == (
+        f"{CALLS}?company=bank&queued=1&date_from=2026-11-16&date_to=2026-11-16&outcome=abandoned"
+    )
+    assert links(rows.rows["company-insure"], COMPANY_KEYS) == {
+        "company": "/reports/queues/?date_from=2026-11-16&date_to=2026-11-16&company=insure"
     }
     assertContains(response, 'data-figure="chart-volume"')
     assert response.context["charts"][0]["figure"]["data"][0]["x"] == ["Bank", "Insure"]

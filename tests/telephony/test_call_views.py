@@ -3,12 +3,13 @@ a call's page (every fact, hold spans, customers, ticket, events in order)."""
 
 import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 
 import pytest
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 
-from contactcenter.tenancy.models import Membership, Role
+from contactcenter.tenancy.models import Membership, Role, Team
 from telephony.models import Agent, Call, Disposition, Extension, PbxConnection, Queue
 from telephony.pbx.events import CallEvent, CallEventKind, HangupCause
 from telephony.services import call_event_apply
@@ -335,3 +336,223 @@ def test_another_companys_call_answers_like_a_missing_one(client, outsider, call
     assert foreign.status_code == 404
     assert foreign.content == missing.content
     assert rows(client.get("/telephony/calls/")) == []
+
+
+# --- Drill-down filters (a report's figure links with them) ------------------------------------
+
+
+def overflowed_call(pbx, call_id="o1", start=1800):
+    """Times out in cards 30 s after entering it, moves to loans, caller hangs up 40 s later."""
+    for event in (
+        ev(1, K.QUEUED, start, call_id, queue="cards"),
+        ev(2, K.HANGUP, start + 30, call_id, queue="cards", cause=HangupCause.NO_ANSWER),
+        ev(3, K.QUEUED, start + 30, call_id, queue="loans"),
+        ev(4, K.HANGUP, start + 70, call_id, cause=HangupCause.CALLER_ABANDONED),
+    ):
+        applied = call_event_apply(connection=pbx, event=event)
+    return applied.call
+
+
+@pytest.fixture
+def more_calls(pbx, calls, agent_101, team):
+    """Beside `calls` (c1 12:00, c2 12:10, c3 12:20 Moscow time): o1 overflowed from cards to
+    loans at 12:30, c4 still ringing Anna at 12:40, c5 a direct call nobody queued or answered
+    (busy) at 12:50; c2 transferred. Anna is in the team."""
+    agent_101.teams.add(team)
+    overflowed_call(pbx)
+    for event in (
+        ev(1, K.QUEUED, 2400, "c4", queue="cards"),
+        ev(2, K.RINGING, 2405, "c4", agent="101"),
+        ev(1, K.RINGING, 3000, "c5", agent="102"),
+        ev(2, K.HANGUP, 3010, "c5", cause=HangupCause.BUSY),
+    ):
+        call_event_apply(connection=pbx, event=event)
+    Call.objects.filter(pbx_call_id="c2").update(transfer_count=1)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("team={team}", ["c4", "c1"]),
+        ("agent={agent_101}&agent={agent_102}", ["c5", "c4", "c2", "c1"]),
+        ("queue={cards}&queue={loans}", ["c4", "o1", "c3", "c2", "c1"]),
+        ("queued=1", ["c4", "o1", "c3", "c2", "c1"]),
+        ("state=over", ["c5", "o1", "c3", "c2", "c1"]),
+        ("state=open", ["c4"]),
+        ("transferred=1", ["c2"]),
+        ("outcome=other", ["c5"]),
+        # Half-open: from 12:10 (c2 included) to 12:30 (o1 left out), in any offset.
+        ("start=2026-11-23T12:10:00%2B03:00&end=2026-11-23T12:30:00%2B03:00", ["c3", "c2"]),
+        ("start=2026-11-23T09:10:00Z&end=2026-11-23T10:30:00%2B01:00", ["c3", "c2"]),
+        # Offered in cards: its own calls (c4 still open), and o1 that overflowed from it.
+        ("visited_queue={cards}", ["c4", "o1", "c2", "c1"]),
+        ("visited_queue={cards}&state=over&outcome=timeout", ["o1"]),
+        ("visited_queue={cards}&outcome=answered", ["c2", "c1"]),
+        ("visited_queue={loans}", ["o1", "c3"]),
+        # o1 entered cards at 12:30: a range that ends then leaves its visit out.
+        ("visited_queue={cards}&end=2026-11-23T12:30:00%2B03:00", ["c2", "c1"]),
+    ],
+)
+def test_drill_down_filters(
+    client, supervisor, more_calls, team, cards, loans, agent_101, agent_102, query, expected
+):
+    client.force_login(supervisor)
+    ids = {"team": team.pk, "cards": cards.pk, "loans": loans.pk}
+    ids |= {"agent_101": agent_101.pk, "agent_102": agent_102.pk}
+    response = client.get("/telephony/calls/?" + query.format(**ids))
+    assert "Some filters were not understood" not in response.content.decode()
+    assert rows(response) == expected
+
+
+def test_drill_down_filters_are_stated_and_each_can_be_removed(
+    client, supervisor, more_calls, cards
+):
+    client.force_login(supervisor)
+    query = (
+        f"visited_queue={cards.pk}&start=2026-11-23T12:00:00%2B03:00"
+        "&end=2026-11-23T13:00:00%2B03:00&state=over&queued=1&transferred=1&outcome=answered"
+    )
+    response = client.get("/telephony/calls/?" + query)
+    assert rows(response) == ["c2"]
+    html = response.content.decode()
+    stated = unescape(html[html.index('id="call-narrowing"') :].split("</div>")[0])
+    assert re.findall(r'<li data-filter="(\w+)">([^<]*) <a href="([^"]*)">Remove</a>', stated) == [
+        (
+            "start",
+            "Offered from 11/23/2026 12:00:00",
+            "/telephony/calls/?" + query.replace("&start=2026-11-23T12:00:00%2B03:00", ""),
+        ),
+        (
+            "end",
+            "Offered before 11/23/2026 13:00:00",
+            "/telephony/calls/?" + query.replace("&end=2026-11-23T13:00:00%2B03:00", ""),
+        ),
+        (
+            "state",
+            "Only calls that have ended",
+            "/telephony/calls/?" + query.replace("&state=over", ""),
+        ),
+        (
+            "queued",
+            "Only calls that went through a queue",
+            "/telephony/calls/?" + query.replace("&queued=1", ""),
+        ),
+        (
+            "transferred",
+            "Only calls transferred after their answer",
+            "/telephony/calls/?" + query.replace("&transferred=1", ""),
+        ),
+        (
+            "visited_queue",
+            "Offered in Cards, the calls that overflowed from it to another queue included "
+            "(their outcome there: queue timeout)",
+            "/telephony/calls/?" + query.replace(f"visited_queue={cards.pk}&", ""),
+        ),
+    ]
+    # The filter bar keeps them when its own filters change; Clear drops them all.
+    start = html.index('id="call-filters"')
+    form = html[start : html.index("</form>", start)]
+    for name, value in (("state", "over"), ("queued", "1"), ("visited_queue", str(cards.pk))):
+        assert f'<input type="hidden" name="{name}" value="{value}"' in form
+    assert 'name="transferred"' in form and 'name="end"' in form
+    assert '<a href="/telephony/calls/">Clear</a>' in form
+    # Without drill-down filters, nothing is stated and nothing hidden is carried.
+    plain = client.get("/telephony/calls/?outcome=answered").content.decode()
+    start = plain.index('id="call-filters"')
+    assert 'type="hidden"' not in plain[start : plain.index("</form>", start)]
+    assert 'id="call-narrowing"' not in plain
+
+
+def test_several_companies_queues_and_agents_show_as_lists(
+    client, supervisor, more_calls, other_company, cards, loans
+):
+    Membership.objects.create(user=supervisor, company=other_company, role=Role.SUPERVISOR)
+    shop_pbx = PbxConnection.objects.create(name="Shop", company=other_company, format="native")
+    abandoned_call(shop_pbx, "s1", start=3600, queue="vendite")
+    client.force_login(supervisor)
+    response = client.get(f"/telephony/calls/?company=bank&company=shop&queue={cards.pk}")
+    assert rows(response) == ["c4", "c2", "c1"]
+    html = response.content.decode()
+    assert '<select name="company" id="id_company" multiple>' in html
+    assert '<select name="queue" id="id_queue">' in html  # one value: a plain drop-down
+    assert rows(client.get("/telephony/calls/?company=bank&company=shop")) == [
+        "s1",
+        "c5",
+        "c4",
+        "o1",
+        "c3",
+        "c2",
+        "c1",
+    ]
+
+
+@pytest.mark.parametrize("field", ["queue", "visited_queue", "team", "agent"])
+def test_another_companys_choice_is_an_error_and_shows_nothing_of_it(
+    client, supervisor, more_calls, other_company, field
+):
+    shop_pbx = PbxConnection.objects.create(name="Shop", company=other_company, format="native")
+    Queue.objects.create(company=other_company, name="Vendite", code="vendite")
+    abandoned_call(shop_pbx, "s1", start=3600, queue="vendite")
+    shop_user = make_user("carla", other_company, Role.AGENT)
+    foreign = {
+        "queue": Queue.objects.get(company=other_company).pk,
+        "visited_queue": Queue.objects.get(company=other_company).pk,
+        "team": Team.objects.create(company=other_company, name="Vendite").pk,
+        "agent": Agent.objects.create(company=other_company, user=shop_user).pk,
+    }[field]
+    client.force_login(supervisor)
+    response = client.get(f"/telephony/calls/?{field}={foreign}&state=open")
+    assert response.context["filter_form"].errors == {
+        field: [f"Select a valid choice. {foreign} is not one of the available choices."]
+    }
+    html = response.content.decode()
+    assert "Some filters were not understood and are ignored." in html
+    assert "s1" not in rows(response) and "Vendite" not in html
+    assert client.get("/telephony/calls/?company=bank&company=shop").status_code == 404
+
+
+def test_bad_instants_are_reported(client, supervisor, more_calls):
+    client.force_login(supervisor)
+    response = client.get("/telephony/calls/?start=yesterday")
+    assert "Offered from: Enter a valid date/time." in response.content.decode()
+    response = client.get(
+        "/telephony/calls/?start=2026-11-23T12:00:00%2B03:00&end=2026-11-23T12:00:00%2B03:00"
+    )
+    assert "Offered before: The end is not after the start." in response.content.decode()
+    assert rows(response) == ["c5", "c4", "o1", "c3", "c2", "c1"]
+
+
+def test_an_agent_cannot_widen_their_calls_with_drill_down_filters(
+    client, agent, more_calls, team, cards, agent_102
+):
+    client.force_login(agent)
+    # Anna handled c1 and was rung for c4; team and agent are no choices of hers (ignored).
+    for query in (
+        "",
+        f"team={team.pk}",
+        f"agent={agent_102.pk}",
+        f"visited_queue={cards.pk}",
+        "queued=1",
+    ):
+        assert rows(client.get("/telephony/calls/?" + query)) == ["c4", "c1"], query
+    html = client.get("/telephony/calls/").content.decode()
+    assert 'name="team"' not in html and 'name="agent"' not in html
+
+
+def test_drill_down_filters_cost_no_query_per_call(
+    client, supervisor, pbx, cards, loans, agent_101, team, customer
+):
+    agent_101.teams.add(team)
+    client.force_login(supervisor)
+    url = (
+        f"/telephony/calls/?visited_queue={cards.pk}&team={team.pk}&state=over&queued=1"
+        "&start=2026-11-23T00:00:00%2B03:00&end=2026-11-24T00:00:00%2B03:00&outcome=answered"
+    )
+    for n in range(3):
+        answered_call(pbx, f"a{n}", start=n * 600)
+    with_3 = _queries_for(client, url)
+    for n in range(3, 30):
+        answered_call(pbx, f"a{n}", start=n * 600)
+    assert len(rows(client.get(url))) == 25  # a page
+    assert _queries_for(client, url) == with_3
