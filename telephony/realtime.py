@@ -118,8 +118,17 @@ _push_loop = _PushLoop()
 
 
 async def _group_send_all(layer, groups_messages: list[tuple[str, dict]]) -> None:
+    """Each group's messages in order, the groups side by side: a group send is a few Redis
+    round trips, and a batch of events speaks to dozens of agents."""
+    by_group: dict[str, list[dict]] = {}
     for group, message in groups_messages:
-        await layer.group_send(group, message)
+        by_group.setdefault(group, []).append(message)
+
+    async def send(group: str, messages: list[dict]) -> None:
+        for message in messages:
+            await layer.group_send(group, message)
+
+    await asyncio.gather(*(send(group, messages) for group, messages in by_group.items()))
 
 
 _held = threading.local()
