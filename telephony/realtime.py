@@ -15,6 +15,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.urls import reverse
 
+from contactcenter.lib.group_send import group_send_many
 from telephony.models import Agent, AgentState, AgentStateInterval, Call
 
 log = logging.getLogger(__name__)
@@ -118,17 +119,7 @@ _push_loop = _PushLoop()
 
 
 async def _group_send_all(layer, groups_messages: list[tuple[str, dict]]) -> None:
-    """Each group's messages in order, the groups side by side: a group send is a few Redis
-    round trips, and a batch of events speaks to dozens of agents."""
-    by_group: dict[str, list[dict]] = {}
-    for group, message in groups_messages:
-        by_group.setdefault(group, []).append(message)
-
-    async def send(group: str, messages: list[dict]) -> None:
-        for message in messages:
-            await layer.group_send(group, message)
-
-    await asyncio.gather(*(send(group, messages) for group, messages in by_group.items()))
+    await group_send_many(layer, groups_messages)
 
 
 _held = threading.local()

@@ -272,29 +272,3 @@ def test_a_batch_sends_only_the_latest_state_of_each_call_and_agent(
         ("g", {"type": "other"}),
     ]
 
-
-def test_each_groups_messages_keep_their_order_while_groups_go_side_by_side():
-    from asgiref.sync import async_to_sync
-    from channels.layers import InMemoryChannelLayer
-
-    from telephony import realtime
-
-    layer = InMemoryChannelLayer()
-
-    async def run():
-        first, second = await layer.new_channel(), await layer.new_channel()
-        await layer.group_add("agent.1", first)
-        await layer.group_add("agent.2", second)
-        await realtime._group_send_all(
-            layer,
-            [
-                ("agent.1", {"type": "call.update", "n": 1}),
-                ("agent.2", {"type": "call.update", "n": 2}),
-                ("agent.1", {"type": "state.update", "n": 3}),
-            ],
-        )
-        return [(await layer.receive(first))["n"], (await layer.receive(first))["n"]], [
-            (await layer.receive(second))["n"]
-        ]
-
-    assert async_to_sync(run)() == ([1, 3], [2])
