@@ -77,6 +77,7 @@ class Batch:
         self.new_links: dict[int, list[int]] = {}  # call id -> customer ids to link
         self.phone_matches: dict[tuple[int, str], list[tuple[int, str]]] = {}
         self.derived_rows: dict[tuple[type, int], list] = {}  # (model, call id) -> its rows
+        self.statements: dict[str, list[list]] = {}  # written at the end, in this order
         self.locked_agents: set[int] = set()
         self.calls_with_agents: set[int] = set()  # calls whose agents are locked and read
         self.open: dict[int, AgentStateInterval] = {}  # agent id -> current state
@@ -100,6 +101,7 @@ class Batch:
         connection and parsed events."""
         from telephony.services import event_from_json, lookups_prefill
 
+        requests = list(requests)
         keys: dict[int, set[str]] = {}
         event_ids: dict[int, set[str]] = {}
         extensions: set[str] = set()
@@ -124,6 +126,7 @@ class Batch:
             self._keep_call(call)
             companies.add(call.company_id)
         call_ids = sorted(self.calls_by_id)
+        self._read_phone_matches(self._new_callers(requests))
         for pk, ids in event_ids.items():
             rows = rawsql.select_values(
                 CallEventRecord,
@@ -142,23 +145,69 @@ class Batch:
         self._lock_agents(sorted(companies), sorted(extensions), call_ids)
         self.calls_with_agents.update(call_ids)
 
+    def _new_callers(self, requests) -> dict[int, set[str]]:
+        """The callers' numbers of the calls the batch starts, by company (a shared PBX's
+        company is only known once the call is placed: those are looked up one by one)."""
+        from contactcenter.lib.phones import lookup_key
+
+        found: dict[int, set[str]] = {}
+        for pbx, events in requests:
+            if pbx.company_id is None:
+                continue
+            for event in events:
+                if (
+                    isinstance(event, CallEvent)
+                    and event.caller
+                    and (pbx.pk, event.call_id) not in self.calls
+                ):
+                    e164 = lookup_key(event.caller, pbx.company.default_country)
+                    if e164:
+                        found.setdefault(pbx.company_id, set()).add(e164)
+        return found
+
     def _keep_call(self, call: Call) -> None:
         self.calls[(call.connection_id, call.pbx_call_id)] = call
         self.calls_by_id[call.pk] = call
         self.events.setdefault(call.pk, [])
 
     def _read_linked_customers(self, call_ids: list[int]) -> None:
-        through, customer = Call.customers.through._meta.db_table, Customer._meta.db_table
+        # In two steps, each by an index: joined, the planner may scan every customer.
         for call_id in call_ids:
             self.customers[call_id] = []
-        rows = rawsql.execute(
-            f"SELECT t.call_id, c.id, c.display_name FROM {customer} c JOIN {through} t "
-            f"ON t.customer_id = c.id WHERE t.call_id IN ({_in(call_ids)}) "
-            "ORDER BY c.display_name, c.id",
+        links = rawsql.execute(
+            f"SELECT call_id, customer_id FROM {Call.customers.through._meta.db_table} "
+            f"WHERE call_id IN ({_in(call_ids)})",
             call_ids,
         )
-        for call_id, pk, name in rows:
-            self.customers[call_id].append((pk, name))
+        if not links:
+            return
+        customer_ids = sorted({customer_id for _call_id, customer_id in links})
+        # By name, as the card lists them, in the database's collation.
+        ordered = rawsql.execute(
+            f"SELECT id, display_name FROM {Customer._meta.db_table} "
+            f"WHERE id IN ({_in(customer_ids)}) ORDER BY display_name, id",
+            customer_ids,
+        )
+        rank = {pk: (position, name) for position, (pk, name) in enumerate(ordered)}
+        for call_id, customer_id in sorted(links, key=lambda link: rank[link[1]][0]):
+            self.customers[call_id].append((customer_id, rank[customer_id][1]))
+
+    def _read_phone_matches(self, callers: dict[int, set[str]]) -> None:
+        """Every customer of each company with one of these numbers (E.164), at once."""
+        customer, phone = Customer._meta.db_table, CustomerPhone._meta.db_table
+        for company_id, numbers in callers.items():
+            numbers = sorted(numbers)
+            for number in numbers:
+                self.phone_matches[(company_id, number)] = []
+            rows = rawsql.execute(
+                f"SELECT DISTINCT p.e164, c.id, c.display_name FROM {phone} p "
+                f"JOIN {customer} c ON c.id = p.customer_id AND c.company_id = p.company_id "
+                f"WHERE p.company_id = %s AND p.e164 IN ({_in(numbers)}) "
+                "ORDER BY c.display_name, c.id",
+                [company_id, *numbers],
+            )
+            for number, pk, name in rows:
+                self.phone_matches[(company_id, number)].append((pk, name))
 
     def _lock_agents(self, companies: list[int], extensions: list[str], call_ids: list[int]):
         conditions, params = [], []
@@ -242,6 +291,10 @@ class Batch:
         self.new_links[call.pk] = [pk for pk, _name in customers]
         self.customers[call.pk] = customers
 
+    def later(self, sql: str, params: list) -> None:
+        """Run this statement when the batch is written (with the others like it, at once)."""
+        self.statements.setdefault(sql, []).append(params)
+
     def replace_rows(self, model: type, call_id: int, rows: list) -> None:
         self.derived_rows[(model, call_id)] = rows
 
@@ -303,6 +356,9 @@ class Batch:
         for names, calls in by_fields.items():
             rawsql.update_many(calls, names)
         self.dirty = {}
+        for sql, rows in self.statements.items():
+            rawsql.execute_many(sql, rows)
+        self.statements = {}
         # Ended first: an agent has one open state at a time (a partial unique index).
         rawsql.update_many(list(self.closed_intervals.values()), ["ended_at"])
         self.closed_intervals = {}

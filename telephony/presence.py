@@ -73,27 +73,28 @@ def open_intervals(agent_ids) -> dict[int, AgentStateInterval]:
     return {i.agent_id: i for i in rows}
 
 
+_END_WRAP_UP = (
+    "UPDATE telephony_call SET wrap_up_ended_at = %s, wrap_up_seconds = %s "
+    "WHERE id = %s AND agent_id = %s AND wrap_up_ended_at IS NULL"
+)
+
+
 def _end_wrap_up(interval: AgentStateInterval, at: datetime) -> None:
     """A finished wrap-up is the call's after-call work (AHT), when it was the answering agent's."""
+    seconds = max(0, int((at - interval.started_at).total_seconds()))
     unit = batch.current()
     call = unit.calls_by_id.get(interval.call_id) if unit is not None else None
     if call is not None:
         # A call of the batch: its row may be behind the call in memory.
         if call.agent_id == interval.agent_id and call.wrap_up_ended_at is None:
-            call.wrap_up_ended_at = at
-            call.wrap_up_seconds = max(0, int((at - interval.started_at).total_seconds()))
+            call.wrap_up_ended_at, call.wrap_up_seconds = at, seconds
             unit.call_changed(call, ["wrap_up_ended_at", "wrap_up_seconds"])
         return
-    rawsql.execute(
-        "UPDATE telephony_call SET wrap_up_ended_at = %s, wrap_up_seconds = %s "
-        "WHERE id = %s AND agent_id = %s AND wrap_up_ended_at IS NULL",
-        [
-            rawsql.prep(Call, "wrap_up_ended_at", at),
-            max(0, int((at - interval.started_at).total_seconds())),
-            interval.call_id,
-            interval.agent_id,
-        ],
-    )
+    params = [rawsql.prep(Call, "wrap_up_ended_at", at), seconds, interval.call_id]
+    if unit is not None:
+        unit.later(_END_WRAP_UP, [*params, interval.agent_id])  # an earlier call: not in memory
+    else:
+        rawsql.execute(_END_WRAP_UP, [*params, interval.agent_id])
 
 
 _UNREAD = object()

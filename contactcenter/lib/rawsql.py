@@ -200,6 +200,13 @@ def execute(sql: str, params: Sequence = ()) -> list[tuple]:
         return cursor.fetchall() if cursor.description else []
 
 
+def execute_many(sql: str, rows: Sequence[Sequence]) -> None:
+    """Run one statement for each row of parameters, sent together (one round trip)."""
+    if rows:
+        with _db().cursor() as cursor:
+            cursor.executemany(sql, rows)
+
+
 def prep(model: type[Model], field_name: str, value):
     """A value for a %s placeholder of this field's column, as the ORM would send it."""
     return model._meta.get_field(field_name).get_db_prep_save(value, _db())
