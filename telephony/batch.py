@@ -193,21 +193,33 @@ class Batch:
             self.customers[call_id].append((customer_id, rank[customer_id][1]))
 
     def _read_phone_matches(self, callers: dict[int, set[str]]) -> None:
-        """Every customer of each company with one of these numbers (E.164), at once."""
-        customer, phone = Customer._meta.db_table, CustomerPhone._meta.db_table
+        """Every customer of each company with one of these numbers (E.164), at once: the
+        numbers' customers, then their names (one table each: a join's plan depends on table
+        statistics, which a fresh import has not got yet)."""
         for company_id, numbers in callers.items():
             numbers = sorted(numbers)
             for number in numbers:
                 self.phone_matches[(company_id, number)] = []
-            rows = rawsql.execute(
-                f"SELECT DISTINCT p.e164, c.id, c.display_name FROM {phone} p "
-                f"JOIN {customer} c ON c.id = p.customer_id AND c.company_id = p.company_id "
-                f"WHERE p.company_id = %s AND p.e164 IN ({_in(numbers)}) "
-                "ORDER BY c.display_name, c.id",
+            phones = rawsql.execute(
+                f"SELECT e164, customer_id FROM {CustomerPhone._meta.db_table} "
+                f"WHERE company_id = %s AND e164 IN ({_in(numbers)})",
                 [company_id, *numbers],
             )
-            for number, pk, name in rows:
-                self.phone_matches[(company_id, number)].append((pk, name))
+            if not phones:
+                continue
+            customer_ids = sorted({customer_id for _number, customer_id in phones})
+            ordered = rawsql.execute(
+                f"SELECT id, display_name FROM {Customer._meta.db_table} "
+                f"WHERE company_id = %s AND id IN ({_in(customer_ids)}) ORDER BY display_name, id",
+                [company_id, *customer_ids],
+            )
+            of_number: dict[str, set[int]] = {}
+            for number, customer_id in phones:
+                of_number.setdefault(number, set()).add(customer_id)
+            for number, ids in of_number.items():
+                self.phone_matches[(company_id, number)] = [
+                    (pk, name) for pk, name in ordered if pk in ids
+                ]
 
     def _lock_agents(self, companies: list[int], extensions: list[str], call_ids: list[int]):
         conditions, params = [], []
