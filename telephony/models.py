@@ -249,8 +249,21 @@ class Call(TenantModel):
         BUSY = "busy", _("Busy")
         FAILED = "failed", _("Failed")
 
+    # Written on every event: no index of their own where a composite one leads with them
+    # (Meta.indexes, constraints), as each index costs every non-HOT update of the row.
+    company = models.ForeignKey(
+        Company,
+        verbose_name=_("client company"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # call_company_offered and the others lead with it
+    )
     connection = models.ForeignKey(
-        PbxConnection, verbose_name=_("PBX connection"), on_delete=models.PROTECT, related_name="+"
+        PbxConnection,
+        verbose_name=_("PBX connection"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # call_unique_pbx_id leads with it
     )
     pbx_call_id = models.CharField(_("PBX call id"), max_length=128)
     direction = models.CharField(
@@ -273,6 +286,7 @@ class Call(TenantModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="calls",
+        db_index=False,  # call_agent_offered leads with it
     )
     customers = models.ManyToManyField(
         "crm.Customer", verbose_name=_("matched customers"), blank=True, related_name="calls"
@@ -399,7 +413,12 @@ class InboundRequest(models.Model):
         FAILED = "failed", _("Failed: server error")
 
     connection = models.ForeignKey(
-        PbxConnection, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        PbxConnection,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # inbound_conn_time leads with it
     )
     received_at = models.DateTimeField(_("received"), auto_now_add=True)
     remote_addr = models.GenericIPAddressField(_("from address"), null=True, blank=True)
@@ -428,9 +447,12 @@ class InboundRequest(models.Model):
 class CallEventRecord(TenantModel):
     """A normalised event as applied; unique per connection and event id (idempotency)."""
 
-    connection = models.ForeignKey(PbxConnection, on_delete=models.PROTECT, related_name="+")
+    # call_event_unique and call_event_call_time lead with these: no index of their own.
+    connection = models.ForeignKey(
+        PbxConnection, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     event_id = models.CharField(_("event id"), max_length=200)
-    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events")
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(_("kind"), max_length=12, choices=EVENT_KIND_CHOICES)
     occurred_at = models.DateTimeField(_("occurred"))
     data = models.JSONField(_("normalised event"), default=dict)
@@ -479,8 +501,20 @@ class AgentState(models.TextChoices):
 class AgentStateInterval(TenantModel):
     """One span of an agent in one state; the open one has no end. Occupancy reads these."""
 
+    # agent_state_company_time and agent_state_agent_time lead with these: no index of their own.
+    company = models.ForeignKey(
+        Company,
+        verbose_name=_("client company"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
     agent = models.ForeignKey(
-        Agent, verbose_name=_("agent"), on_delete=models.CASCADE, related_name="states"
+        Agent,
+        verbose_name=_("agent"),
+        on_delete=models.CASCADE,
+        related_name="states",
+        db_index=False,
     )
     state = models.CharField(_("state"), max_length=10, choices=AgentState.choices)
     pause_reason = models.ForeignKey(
