@@ -125,17 +125,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = redis_url("REDIS_URL", env_str("REDIS_URL")) if env_str("REDIS_URL") else ""
 
 if REDIS_URL:
+    # Redis pub/sub: a group message is one PUBLISH, which Redis hands to the processes whose
+    # websockets joined the group. The default layer (channels_redis.core) keeps a sorted set
+    # per group and per channel, several round trips per message and per receive: at 200 PBX
+    # events a second with 500 agents it took a quarter of the CPU (bench/README.md). Pushes
+    # here are "latest state" notices, sent at most once: one a closed websocket misses is
+    # fetched again when it reconnects (the workspace and the wallboard reload their state).
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
                         "address": REDIS_URL,
-                        # redis-py 8 reads with a 5 s timeout by default, while the layer waits
-                        # for messages with a blocking pop of 5 s: a quiet websocket would be
-                        # torn down every few seconds (redis/redis-py#4091). Its default pool
-                        # of 100 connections is also too few when hundreds of agents'
+                        # redis-py 8 reads with a 5 s timeout by default (redis/redis-py#4091):
+                        # longer, so that a slow Redis is waited for rather than dropped. Its
+                        # default pool of 100 connections is too few when hundreds of agents'
                         # websockets close at once (a proxy reload) and all leave their groups.
                         "socket_timeout": 15,
                         "max_connections": 1000,

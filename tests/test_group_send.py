@@ -1,7 +1,7 @@
 """group_send_many: every member of each group gets its messages, each group's in order.
 
-Runs on the channel layer the settings configure: Redis in CI (REDIS_URL), where the bulk path
-replaces channels_redis's own group_send, and the in-memory layer without it.
+Runs on the channel layer the settings configure: Redis pub/sub in CI (REDIS_URL), the in-memory
+layer without it.
 """
 
 from asgiref.sync import async_to_sync
