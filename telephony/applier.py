@@ -15,6 +15,8 @@ import logging
 import time
 
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from contactcenter.lib import rawsql
 from contactcenter.tenancy.models import Company
@@ -55,12 +57,34 @@ def wait(timeout: float) -> None:
         time.sleep(min(timeout, 0.2))
 
 
+# The connections (and their companies) a batch names, kept for a few seconds as the webhook
+# keeps them (CONNECTION_CACHE_SECONDS): a batch of two events should not cost two more reads.
+# A change made in this process clears them at once (the signals below).
+CONNECTION_CACHE_SECONDS = 5.0
+_kept_connections: dict[int, tuple[float, PbxConnection]] = {}
+
+
+@receiver([post_save, post_delete], sender=PbxConnection)
+@receiver([post_save, post_delete], sender=Company)
+def _forget_connections(**kwargs) -> None:
+    _kept_connections.clear()
+
+
 def _connections(ids) -> dict[int, PbxConnection]:
-    found = {}
-    for pbx in rawsql.select(PbxConnection, f"id IN ({', '.join(['%s'] * len(ids))})", ids):
-        if pbx.company_id is not None:
-            pbx.company = rawsql.select(Company, "id = %s", [pbx.company_id])[0]
-        found[pbx.pk] = pbx
+    now = time.monotonic()
+    found = {
+        pk: kept[1]
+        for pk in ids
+        if (kept := _kept_connections.get(pk)) is not None and kept[0] > now
+    }
+    missing = [pk for pk in ids if pk not in found]
+    if missing:
+        placeholders = ", ".join(["%s"] * len(missing))
+        for pbx in rawsql.select(PbxConnection, f"id IN ({placeholders})", missing):
+            if pbx.company_id is not None:
+                pbx.company = rawsql.select(Company, "id = %s", [pbx.company_id])[0]
+            found[pbx.pk] = pbx
+            _kept_connections[pbx.pk] = (now + CONNECTION_CACHE_SECONDS, pbx)
     return found
 
 

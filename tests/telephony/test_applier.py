@@ -272,3 +272,24 @@ def test_a_batch_sends_only_the_latest_state_of_each_call_and_agent(
         ("g", {"type": "other"}),
     ]
 
+
+def test_the_connection_is_read_once_for_a_few_seconds_and_again_after_a_change(
+    client, connection, in_worker
+):
+    from django.test.utils import CaptureQueriesContext
+
+    def reads_of_connections():
+        with CaptureQueriesContext(db_connection) as queries:
+            applier.apply_pending()
+        return sum('FROM "telephony_pbxconnection"' in q["sql"] for q in queries)
+
+    post_native(client, connection, ringing(event_id="e1", call_id="c1"))
+    applier._kept_connections.clear()
+    assert reads_of_connections() == 1
+    post_native(client, connection, ringing(event_id="e2", call_id="c2"))
+    assert reads_of_connections() == 0
+    connection.name = "Bank PBX (new)"
+    connection.save()
+    post_native(client, connection, ringing(event_id="e3", call_id="c3"))
+    assert reads_of_connections() == 1
+    assert statuses() == [("applied", "")] * 3
