@@ -65,6 +65,18 @@ def _in(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
+def _by_name(customer_ids: set[int], company_id: int | None = None) -> list[tuple[int, str]]:
+    """These customers (of that company only, when given) as (id, name), by name as the card
+    lists them (in the database's collation)."""
+    ids = sorted(customer_ids)
+    of_company = "company_id = %s AND " if company_id is not None else ""
+    return rawsql.execute(
+        f"SELECT id, display_name FROM {Customer._meta.db_table} "
+        f"WHERE {of_company}id IN ({_in(ids)}) ORDER BY display_name, id",
+        [company_id, *ids] if company_id is not None else ids,
+    )
+
+
 class Batch:
     def __init__(self):
         self.calls: dict[tuple[int, str], Call] = {}  # (connection id, PBX call id), locked
@@ -181,13 +193,7 @@ class Batch:
         )
         if not links:
             return
-        customer_ids = sorted({customer_id for _call_id, customer_id in links})
-        # By name, as the card lists them, in the database's collation.
-        ordered = rawsql.execute(
-            f"SELECT id, display_name FROM {Customer._meta.db_table} "
-            f"WHERE id IN ({_in(customer_ids)}) ORDER BY display_name, id",
-            customer_ids,
-        )
+        ordered = _by_name({customer_id for _call_id, customer_id in links})
         rank = {pk: (position, name) for position, (pk, name) in enumerate(ordered)}
         for call_id, customer_id in sorted(links, key=lambda link: rank[link[1]][0]):
             self.customers[call_id].append((customer_id, rank[customer_id][1]))
@@ -207,12 +213,7 @@ class Batch:
             )
             if not phones:
                 continue
-            customer_ids = sorted({customer_id for _number, customer_id in phones})
-            ordered = rawsql.execute(
-                f"SELECT id, display_name FROM {Customer._meta.db_table} "
-                f"WHERE company_id = %s AND id IN ({_in(customer_ids)}) ORDER BY display_name, id",
-                [company_id, *customer_ids],
-            )
+            ordered = _by_name({customer_id for _number, customer_id in phones}, company_id)
             of_number: dict[str, set[int]] = {}
             for number, customer_id in phones:
                 of_number.setdefault(number, set()).add(customer_id)
