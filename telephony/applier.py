@@ -15,12 +15,10 @@ import logging
 import time
 
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 
 from contactcenter.lib import rawsql
-from contactcenter.tenancy.models import Company
 from telephony import batch, realtime
+from telephony import connections as pbx_connections
 from telephony.inbound import request_apply
 from telephony.models import InboundRequest, PbxConnection
 from telephony.pbx import native
@@ -57,37 +55,6 @@ def wait(timeout: float) -> None:
         time.sleep(min(timeout, 0.2))
 
 
-# The connections (and their companies) a batch names, kept for a few seconds as the webhook
-# keeps them (CONNECTION_CACHE_SECONDS): a batch of two events should not cost two more reads.
-# A change made in this process clears them at once (the signals below).
-CONNECTION_CACHE_SECONDS = 5.0
-_kept_connections: dict[int, tuple[float, PbxConnection]] = {}
-
-
-@receiver([post_save, post_delete], sender=PbxConnection)
-@receiver([post_save, post_delete], sender=Company)
-def _forget_connections(**kwargs) -> None:
-    _kept_connections.clear()
-
-
-def _connections(ids) -> dict[int, PbxConnection]:
-    now = time.monotonic()
-    found = {
-        pk: kept[1]
-        for pk in ids
-        if (kept := _kept_connections.get(pk)) is not None and kept[0] > now
-    }
-    missing = [pk for pk in ids if pk not in found]
-    if missing:
-        placeholders = ", ".join(["%s"] * len(missing))
-        for pbx in rawsql.select(PbxConnection, f"id IN ({placeholders})", missing):
-            if pbx.company_id is not None:
-                pbx.company = rawsql.select(Company, "id = %s", [pbx.company_id])[0]
-            found[pbx.pk] = pbx
-            _kept_connections[pbx.pk] = (now + CONNECTION_CACHE_SECONDS, pbx)
-    return found
-
-
 def apply_pending(limit: int = BATCH_SIZE) -> int:
     """Apply up to `limit` stored requests, oldest first, in one transaction; how many.
 
@@ -118,7 +85,7 @@ def _apply_batch(limit: int, *, isolated: bool) -> int:
         if not pending:
             return 0
         ids = sorted({r.connection_id for r in pending if r.connection_id is not None})
-        connections = _connections(ids) if ids else {}
+        connections = pbx_connections.by_ids(ids) if ids else {}
         for inbound in pending:
             if inbound.connection_id not in connections:
                 # The connection was deleted after the request was stored: nobody to apply it

@@ -118,10 +118,6 @@ class _PushLoop:
 _push_loop = _PushLoop()
 
 
-async def _group_send_all(layer, groups_messages: list[tuple[str, dict]]) -> None:
-    await group_send_many(layer, groups_messages)
-
-
 _held = threading.local()
 
 
@@ -176,9 +172,9 @@ def _send(groups_messages: list[tuple[str, dict]], what: str) -> None:
         return
     try:
         if isinstance(layer, InMemoryChannelLayer):
-            async_to_sync(_group_send_all)(layer, groups_messages)
+            async_to_sync(group_send_many)(layer, groups_messages)
         else:
-            _push_loop.run(_group_send_all(layer, groups_messages))
+            _push_loop.run(group_send_many(layer, groups_messages))
     except Exception:  # the layer's own errors (Redis down, timeouts) vary by backend
         log.warning("%s skipped: channel layer unavailable", what)
 

@@ -10,8 +10,6 @@ import time
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -19,8 +17,7 @@ from django.views.decorators.http import require_POST
 
 from contactcenter.lib import rawsql
 from contactcenter.lib.phones import lookup_key
-from contactcenter.tenancy.models import Company
-from telephony import applier
+from telephony import applier, connections
 from telephony.inbound import request_apply
 from telephony.models import BlockedNumber, InboundRequest, PbxConnection
 from telephony.pbx import native, twilio, zammad
@@ -43,34 +40,6 @@ def _retry_later() -> JsonResponse:
     response = JsonResponse({"error": "database unavailable, retry later"}, status=503)
     response["Retry-After"] = "5"
     return response
-
-
-# Every event of a connection needs its row and its company: kept per process for a few seconds
-# (a PBX posts several events a second). A change made through the ORM clears this process's
-# copy at once (the signals below); other processes see it within CONNECTION_CACHE_SECONDS.
-CONNECTION_CACHE_SECONDS = 5.0
-_connections: dict[str, tuple[float, PbxConnection]] = {}
-
-
-def _connection(key: str) -> PbxConnection | None:
-    cached = _connections.get(key)
-    now = time.monotonic()
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    found = rawsql.select(PbxConnection, "key = %s AND is_active = %s", [key, True])
-    if not found:
-        return None
-    connection = found[0]
-    if connection.company_id is not None:
-        connection.company = rawsql.select(Company, "id = %s", [connection.company_id])[0]
-    _connections[key] = (now + CONNECTION_CACHE_SECONDS, connection)
-    return connection
-
-
-@receiver([post_save, post_delete], sender=PbxConnection)
-@receiver([post_save, post_delete], sender=Company)
-def _forget_connections(**kwargs) -> None:
-    _connections.clear()
 
 
 def _store(
@@ -137,7 +106,7 @@ def pbx_webhook(request: HttpRequest, key: str) -> JsonResponse:
     such), and the PBX hears 2xx only once both are committed. A database failure rolls back
     both and answers 503, so the PBX sends it again: nothing is lost."""
     try:
-        connection = _connection(key)
+        connection = connections.active_by_key(key)
     except DatabaseError:
         log.exception("PBX webhook: cannot read connection key %s", key[:6])
         return _retry_later()

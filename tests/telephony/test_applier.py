@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.db import connection as db_connection
 
 from telephony import applier
+from telephony import connections as pbx_connections
 from telephony.models import (
     AgentState,
     AgentStateInterval,
@@ -202,7 +203,7 @@ def test_a_batch_sends_its_pushes_in_one_hand_over_after_commit(
     )
     with (
         mock.patch("telephony.realtime._send", wraps=realtime._send) as send,
-        mock.patch("telephony.realtime._group_send_all") as group_send_all,
+        mock.patch("telephony.realtime.group_send_many") as group_send_all,
     ):
         assert applier.apply_pending() == 2
     # Two events, one push each after commit, held and sent together: one trip to the layer.
@@ -247,7 +248,7 @@ def test_a_batch_sends_only_the_latest_state_of_each_call_and_agent(
         connection,
         ringing(event_id="e2", type="answered", agent="101", timestamp="2026-11-23T09:00:05Z"),
     )
-    with mock.patch("telephony.realtime._group_send_all") as group_send_all:
+    with mock.patch("telephony.realtime.group_send_many") as group_send_all:
         assert applier.apply_pending() == 2
     (_layer, messages), _ = group_send_all.call_args
     # Ringing then answered in one batch: each screen hears the call answered and the agent on
@@ -284,7 +285,7 @@ def test_the_connection_is_read_once_for_a_few_seconds_and_again_after_a_change(
         return sum('FROM "telephony_pbxconnection"' in q["sql"] for q in queries)
 
     post_native(client, connection, ringing(event_id="e1", call_id="c1"))
-    applier._kept_connections.clear()
+    pbx_connections.forget()
     assert reads_of_connections() == 1
     post_native(client, connection, ringing(event_id="e2", call_id="c2"))
     assert reads_of_connections() == 0
