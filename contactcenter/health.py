@@ -22,7 +22,6 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from contactcenter.lib import rawsql
 from telephony.models import InboundRequest
 
 log = logging.getLogger(__name__)
@@ -55,17 +54,10 @@ def redis_ok() -> bool:
 
 
 def _applier() -> dict:
-    waiting = rawsql.execute(
-        f"SELECT COUNT(*) FROM {InboundRequest._meta.db_table} WHERE status = %s",
-        [InboundRequest.Status.RECEIVED],
-    )[0][0]
-    oldest = rawsql.select_values(
-        InboundRequest,
-        ["received_at"],
-        "status = %s ORDER BY id LIMIT 1",
-        [InboundRequest.Status.RECEIVED],
-    )
-    lag = (timezone.now() - oldest[0][0]).total_seconds() if oldest else 0.0
+    pending = InboundRequest.objects.filter(status=InboundRequest.Status.RECEIVED).order_by("id")
+    waiting = pending.count()
+    oldest = pending.values_list("received_at", flat=True).first()
+    lag = (timezone.now() - oldest).total_seconds() if oldest else 0.0
     return {
         "mode": "worker" if settings.PBX_APPLY_IN_WORKER else "inline",
         "waiting": waiting,

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 
 from contactcenter.lib import rawsql
 from crm.models import Customer, CustomerPhone
+from crm.selectors import customers_by_phone
 from telephony.models import (
     Agent,
     AgentStateInterval,
@@ -281,20 +282,13 @@ class Batch:
     def call_changed(self, call: Call, field_names: Iterable[str]) -> None:
         self.dirty.setdefault(call.pk, set()).update(field_names)
 
-    def matches(self, company_id: int, e164: str) -> list[tuple[int, str]]:
-        """The company's customers with this number, as (id, name) by name (customers_by_phone)."""
-        key = (company_id, e164)
+    def matches(self, company, e164: str) -> list[tuple[int, str]]:
+        """The company's customers with this number, as (id, name) by name: read ahead for the
+        batch's new calls, else looked up (a shared PBX's call, placed by its DID)."""
+        key = (company.pk, e164)
         if key not in self.phone_matches:
-            customer, phone = Customer._meta.db_table, CustomerPhone._meta.db_table
-            self.phone_matches[key] = [
-                tuple(row)
-                for row in rawsql.execute(
-                    f"SELECT c.id, c.display_name FROM {customer} c WHERE c.company_id = %s "
-                    f"AND c.id IN (SELECT p.customer_id FROM {phone} p WHERE p.company_id = %s "
-                    "AND p.e164 = %s) ORDER BY c.display_name, c.id",
-                    [company_id, company_id, e164],
-                )
-            ]
+            found = customers_by_phone(company, e164)
+            self.phone_matches[key] = [(c.pk, c.display_name) for c in found]
         return self.phone_matches[key]
 
     def relink(self, call: Call, customers: list[tuple[int, str]], *, had_links: bool) -> None:

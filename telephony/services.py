@@ -225,7 +225,7 @@ def _match_customers(call: Call, matched_before: str) -> list[tuple[int, str]] |
         return None
     unit = batch.current()
     if unit is not None:
-        found = unit.matches(call.company_id, call.caller_e164) if call.caller_e164 else []
+        found = unit.matches(call.company, call.caller_e164) if call.caller_e164 else []
         unit.relink(call, found, had_links=bool(matched_before))
         return found
     through = Call.customers.through._meta.db_table
