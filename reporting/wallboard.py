@@ -42,7 +42,7 @@ def wallboard_snapshot(company_ids: list[int], now: datetime | None = None) -> d
     )
     waiting = {
         row["queue_id"]: row
-        for row in active_calls()
+        for row in active_calls(now)
         .filter(company_id__in=company_ids, answered_at__isnull=True, queue__isnull=False)
         .order_by()  # active_calls() orders by offer time, which GROUP BY would split on
         .values("queue_id")

@@ -1,6 +1,6 @@
 """Reads for the agent's workspace and the supervisors' live view: current states, active calls."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
@@ -36,11 +36,11 @@ def agent_list_for_user(user) -> list[Agent]:
 STALE_AFTER = timedelta(hours=12)
 
 
-def active_calls() -> QuerySet[Call]:
-    """Calls not yet ended: waiting, ringing or talking (an answered call keeps the outcome
-    "answered" while the parties talk; only the hang-up sets ended_at)."""
+def active_calls(now: datetime | None = None) -> QuerySet[Call]:
+    """Calls not yet ended at `now`: waiting, ringing or talking (an answered call keeps the
+    outcome "answered" while the parties talk; only the hang-up sets ended_at)."""
     return Call.objects.filter(
-        ended_at__isnull=True, offered_at__gte=timezone.now() - STALE_AFTER
+        ended_at__isnull=True, offered_at__gte=(now or timezone.now()) - STALE_AFTER
     ).order_by("offered_at")
 
 

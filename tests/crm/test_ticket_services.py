@@ -17,6 +17,7 @@ from crm.services.tickets import (
 
 # The fixtures' company is in Europe/Moscow: UTC+3 all year, no daylight saving.
 MONDAY_10_MSK = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+MONDAY_9_MSK = MONDAY_10_MSK - timedelta(hours=1)
 
 
 def test_ticket_numbers_count_per_company(company, other_company, customer):
@@ -126,7 +127,9 @@ def test_assigning_a_non_member_is_refused(ticket, outsider):
 
 
 def test_first_reply_to_the_customer_is_the_first_response(ticket, agent):
-    ticket_comment_add(ticket=ticket, author=agent, body="Internal", is_internal=True)
+    ticket_comment_add(
+        ticket=ticket, author=agent, body="Internal", is_internal=True, now=MONDAY_9_MSK
+    )
     ticket.refresh_from_db()
     assert ticket.first_response_at is None
     assert ticket.status == Status.NEW

@@ -182,6 +182,10 @@ def queued(n: int) -> CallEvent:
 async def test_a_burst_of_changes_makes_one_refresh_and_other_companies_hear_nothing(
     centre, supervisor, other_company
 ):
+    # The socket counts at the real time, so the fixture's waiting call must be waiting now.
+    await Call.objects.filter(pbx_call_id="c5").aupdate(
+        offered_at=timezone.now() - timedelta(seconds=30)
+    )
     board, connected, _ = await connect(supervisor)
     assert connected
     first = await board.receive_json_from(timeout=3)
@@ -189,6 +193,7 @@ async def test_a_burst_of_changes_makes_one_refresh_and_other_companies_hear_not
         "wallboard",
         ["Cards", "Loans"],
     )
+    assert first["queues"][0]["waiting"] == 1
     shop_boss = await sync_to_async(make_user)("shop_boss", other_company, Role.SUPERVISOR)
     shop, connected, _ = await connect(shop_boss)
     assert connected
