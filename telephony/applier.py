@@ -13,6 +13,7 @@ PostgreSQL wakes the applier with NOTIFY when a request is stored; on SQLite it 
 
 import logging
 import time
+from collections.abc import Container
 
 from django.db import InterfaceError, OperationalError, connection, transaction
 
@@ -36,9 +37,23 @@ CHANNEL = "pbx_inbound"
 BATCH_SIZE = 200
 
 
+# Held (an advisory lock, exclusive) by the applier while it waits, and only then.
+IDLE_LOCK = 8_042_301_170  # any constant nothing else locks
+
 # Sent by the webhook with the INSERT of each stored request, on PostgreSQL: the waiting
-# applier hears it when that request commits.
-WAKE = f"NOTIFY {CHANNEL}"
+# applier hears it when that request commits. A NOTIFY takes a lock that every notifying commit
+# in the database queues for, with its WAL flush inside it: under load the webhooks' commits
+# went one at a time (no group commit) and their answers waited behind each other. So the
+# webhook notifies only an applier that is waiting. While the applier works, the webhook's
+# transaction takes IDLE_LOCK shared instead, and keeps it until its commit; an applier about to
+# wait first takes IDLE_LOCK exclusive, which waits for those commits, then looks for stored
+# requests once more: no request is left without either a NOTIFY or that last look.
+# The payload is the request's id (the INSERT's own, lastval()), so that the applier can tell
+# the requests it has already applied from new ones and does not wake for nothing.
+WAKE = (
+    f"SELECT pg_notify('{CHANNEL}', lastval()::text)"
+    f" WHERE NOT pg_try_advisory_xact_lock_shared({IDLE_LOCK})"
+)
 
 
 def listen() -> None:
@@ -46,17 +61,29 @@ def listen() -> None:
         rawsql.execute(f"LISTEN {CHANNEL}")
 
 
-def wait(timeout: float) -> None:
-    """Until a request may have been stored, or `timeout` seconds (LISTEN first)."""
-    if connection.vendor == "postgresql":
-        for _notify in connection.connection.notifies(timeout=timeout, stop_after=1):
-            pass
-    else:
+def wait(timeout: float, applied: Container[int] = ()) -> None:
+    """Until a request may have been stored, or `timeout` seconds (LISTEN first).
+
+    `applied`: the ids of requests applied since the last wait. Their notifications, heard
+    while their batch was being applied, do not end the wait: the applier would wake to find
+    nothing (two statements each time, for every batch)."""
+    if connection.vendor != "postgresql":
         time.sleep(min(timeout, 0.2))
+        return
+    rawsql.execute("SELECT pg_advisory_lock(%s)", [IDLE_LOCK])
+    try:
+        if InboundRequest.objects.filter(status=Status.RECEIVED).exists():
+            return  # stored while the last batch was applied, without a NOTIFY
+        for notify in connection.connection.notifies(timeout=timeout):
+            if not notify.payload.isdigit() or int(notify.payload) not in applied:
+                break
+    finally:
+        rawsql.execute("SELECT pg_advisory_unlock(%s)", [IDLE_LOCK])
 
 
-def apply_pending(limit: int = BATCH_SIZE) -> int:
+def apply_pending(limit: int = BATCH_SIZE, taken: set[int] | None = None) -> int:
     """Apply up to `limit` stored requests, oldest first, in one transaction; how many.
+    `taken`, when given, receives their ids.
 
     The batch is tried whole first, without a savepoint per request (two statements each);
     when a request fails, the batch is rolled back and tried again one savepoint per request,
@@ -64,14 +91,14 @@ def apply_pending(limit: int = BATCH_SIZE) -> int:
     """
     with realtime.held(), lookups_kept():
         try:
-            return _apply_batch(limit, isolated=False)
+            return _apply_batch(limit, taken, isolated=False)
         except TRANSIENT:
             raise
         except Exception:
-            return _apply_batch(limit, isolated=True)
+            return _apply_batch(limit, taken, isolated=True)
 
 
-def _apply_batch(limit: int, *, isolated: bool) -> int:
+def _apply_batch(limit: int, taken: set[int] | None, *, isolated: bool) -> int:
     with transaction.atomic():
         pending = rawsql.select(
             InboundRequest,
@@ -84,6 +111,8 @@ def _apply_batch(limit: int, *, isolated: bool) -> int:
         )
         if not pending:
             return 0
+        if taken is not None:
+            taken.update(r.pk for r in pending)
         ids = sorted({r.connection_id for r in pending if r.connection_id is not None})
         connections = pbx_connections.by_ids(ids) if ids else {}
         for inbound in pending:

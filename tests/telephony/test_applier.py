@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection as db_connection
 
+from contactcenter.lib import rawsql
 from telephony import applier
 from telephony import connections as pbx_connections
 from telephony.models import (
@@ -294,3 +295,98 @@ def test_the_connection_is_read_once_for_a_few_seconds_and_again_after_a_change(
     post_native(client, connection, ringing(event_id="e3", call_id="c3"))
     assert reads_of_connections() == 1
     assert statuses() == [("applied", "")] * 3
+
+
+def _notifications(timeout: float) -> list[str]:
+    return [n.payload for n in db_connection.connection.notifies(timeout=timeout)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_stored_while_the_applier_works_sends_no_notify_and_is_found(
+    client, connection, in_worker
+):
+    """NOTIFY makes every notifying commit queue for one lock: the webhook notifies only an
+    applier that waits. One that works looks for stored requests before it waits."""
+    applier.listen()
+    assert post_native(client, connection, ringing()).status_code == 202
+    started = time.monotonic()
+    applier.wait(timeout=5.0)
+    waited = time.monotonic() - started
+    if db_connection.vendor == "postgresql":
+        assert _notifications(timeout=0.2) == []
+        assert waited < 0.15, f"waited {waited:.2f} s"
+    assert applier.apply_pending() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_committed_as_the_applier_starts_to_wait_is_not_missed(connection, in_worker):
+    """The webhook's transaction began while the applier worked, so it sends no NOTIFY; it
+    commits after the applier's last look would have run. The applier's wait waits for it."""
+    from django.db import transaction
+    from django.test import Client
+
+    applier.listen()
+    stored, answers = threading.Event(), []
+
+    def store_and_commit_late():
+        from django.db import connection as own
+
+        with transaction.atomic():
+            answers.append(post_native(Client(), connection, ringing()).status_code)
+            stored.set()
+            time.sleep(0.3)
+        own.close()
+
+    thread = threading.Thread(target=store_and_commit_late)
+    thread.start()
+    assert stored.wait(timeout=5)
+    started = time.monotonic()
+    applier.wait(timeout=5.0)
+    waited = time.monotonic() - started
+    thread.join()
+    assert answers == [202]
+    if db_connection.vendor == "postgresql":
+        assert 0.2 <= waited < 1.0, f"waited {waited:.2f} s"
+        assert _notifications(timeout=0.2) == []
+    assert applier.apply_pending() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_notifications_of_requests_already_applied_do_not_wake_the_applier(
+    connection, in_worker
+):
+    from django.test import Client
+
+    applier.listen()
+    waiting = threading.Event()
+    taken: set[int] = set()
+
+    def store_while_waiting():
+        from django.db import connection as own
+
+        assert waiting.wait(timeout=5)
+        time.sleep(0.2)
+        post_native(Client(), connection, ringing(event_id="e1", call_id="c1"))
+        own.close()
+
+    # Stored while the applier waits: heard, then applied.
+    thread = threading.Thread(target=store_while_waiting)
+    thread.start()
+    waiting.set()
+    applier.wait(timeout=5.0)
+    thread.join()
+    assert applier.apply_pending(taken=taken) == 1
+    (first,) = InboundRequest.objects.values_list("pk", flat=True)
+    assert taken == {first}
+    if db_connection.vendor != "postgresql":
+        return
+    # Its notification heard again (as when it arrives during the batch) ends no wait...
+    rawsql.execute("SELECT pg_notify(%s, %s)", [applier.CHANNEL, str(first)])
+    started = time.monotonic()
+    applier.wait(timeout=0.5, applied=taken)
+    assert time.monotonic() - started >= 0.45
+    # ...and a new request's does.
+    rawsql.execute("SELECT pg_notify(%s, %s)", [applier.CHANNEL, str(first + 1)])
+    started = time.monotonic()
+    applier.wait(timeout=5.0, applied=taken)
+    assert time.monotonic() - started < 0.3

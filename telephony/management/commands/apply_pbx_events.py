@@ -31,12 +31,13 @@ class Command(BaseCommand):
             signal.signal(signal.SIGINT, self._stop)
         listening = False
         total = 0
+        taken = set()  # since the last wait
         while not self.stopping:
             try:
                 if not listening and not once:
                     applier.listen()
                     listening = True
-                applied = applier.apply_pending(batch)
+                applied = applier.apply_pending(batch, taken)
             except DatabaseError as error:
                 if once:
                     raise
@@ -48,8 +49,9 @@ class Command(BaseCommand):
             total += applied
             if once and not applied:
                 break
-            if not applied:
-                applier.wait(timeout=1.0)
+            if applied < batch:
+                applier.wait(timeout=1.0, applied=taken)
+                taken.clear()
         if once:
             self.stdout.write(f"applied {total} requests")
 
