@@ -49,7 +49,7 @@ class Command(BaseCommand):
             total += applied
             if once and not applied:
                 break
-            if applied < batch:
+            if not applied:
                 applier.wait(timeout=1.0, applied=taken)
                 taken.clear()
         if once:
