@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from contactcenter.tenancy.models import Role
 
@@ -66,7 +67,7 @@ class ServiceLevelVariant(models.TextChoices):
         _("Answered + abandoned after T (default)"),
     )
     ANSWERED_ONLY = "answered_only", _("Answered only")
-    OFFERED = "offered", _("Offered")
+    OFFERED = "offered", pgettext_lazy("service level variant", "Offered")
     ANSWERED_ABANDONED = "answered_abandoned", _("Answered + abandoned")
     ABANDONS_WITHIN_T_CREDITED = "abandons_within_t_credited", _("Abandons within T credited")
     SHORT_ABANDONS_EXCLUDED = "short_abandons_excluded", _("Short abandons excluded")
@@ -102,18 +103,22 @@ _Q, _A, _I, _T = Report.QUEUES, Report.AGENTS, Report.INTERVALS, Report.TICKETS
 
 KPIS: tuple[Kpi, ...] = (
     Kpi(
-        "offered", _("Offered"), Unit.COUNT, _("calls that entered a queue and are over"), (_Q, _I)
+        "offered",
+        pgettext_lazy("number of calls", "Offered"),
+        Unit.COUNT,
+        _("calls that entered a queue and are over"),
+        (_Q, _I),
     ),
     Kpi(
         "answered",
-        _("Answered"),
+        pgettext_lazy("number of calls", "Answered"),
         Unit.COUNT,
         _("offered calls answered (transferred included)"),
         (_Q, _I),
     ),
     Kpi(
         "abandoned",
-        _("Abandoned"),
+        pgettext_lazy("number of calls", "Abandoned"),
         Unit.COUNT,
         _("the caller hung up while waiting, short abandons excluded"),
         (_Q, _I),
@@ -147,7 +152,13 @@ KPIS: tuple[Kpi, ...] = (
         (_Q,),
     ),
     Kpi("other_outcomes", _("Other endings"), Unit.COUNT, _("missed, busy or failed"), (_Q,)),
-    Kpi("transferred", _("Transferred"), Unit.COUNT, _("answered calls later transferred"), (_Q,)),
+    Kpi(
+        "transferred",
+        pgettext_lazy("number of calls", "Transferred"),
+        Unit.COUNT,
+        _("answered calls later transferred"),
+        (_Q,),
+    ),
     Kpi(
         "open_calls",
         _("Still open"),

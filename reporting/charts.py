@@ -5,6 +5,7 @@ these few shapes are clearer written out than assembled through graph objects.
 """
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 _LAYOUT = {
     "margin": {"l": 50, "r": 50, "t": 40, "b": 60},
@@ -28,9 +29,14 @@ def volume_and_service_level(rows: list[dict], label_key: str = "interval") -> d
     ]
     return {
         "data": [
-            {"type": "bar", "name": _("Offered"), "x": labels, "y": series("offered")},
-            {"type": "bar", "name": _("Answered"), "x": labels, "y": series("answered")},
-            {"type": "bar", "name": _("Abandoned"), "x": labels, "y": series("abandoned")},
+            *(
+                {"type": "bar", "name": label, "x": labels, "y": series(key)}
+                for key, label in (
+                    ("offered", pgettext("number of calls", "Offered")),
+                    ("answered", pgettext("number of calls", "Answered")),
+                    ("abandoned", pgettext("number of calls", "Abandoned")),
+                )
+            ),
             {
                 "type": "scatter",
                 "mode": "lines+markers",

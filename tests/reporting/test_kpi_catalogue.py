@@ -52,6 +52,33 @@ def test_labels_are_translated_lazily():
     label = kpi("offered").label
     with translation.override("en"):
         assert str(label) == "Offered"
+    with translation.override("ru"):
+        assert str(label) == "Поступило"
+
+
+def test_a_count_of_calls_and_one_calls_outcome_are_translated_apart():
+    """In Russian and Italian a column of counts and one call's outcome are different words."""
+    from telephony.models import Call
+
+    counts = [str(kpi(code).label) for code in ("offered", "answered", "abandoned", "transferred")]
+    outcomes = [Call.Outcome.ANSWERED, Call.Outcome.ABANDONED]
+    with translation.override("ru"):
+        assert [str(kpi(code).label) for code in ("offered", "answered", "abandoned")] == [
+            "Поступило",
+            "Отвечено",
+            "Потеряно",
+        ]
+        assert str(kpi("transferred").label) == "Переведено"
+        assert [str(o.label) for o in outcomes] == ["Отвечен", "Потерян"]
+        assert str(ServiceLevelVariant.OFFERED.label) == "Поступившие"
+    with translation.override("it"):
+        assert [str(kpi(code).label) for code in ("offered", "answered", "abandoned")] == [
+            "Arrivate",
+            "Risposte",
+            "Abbandonate",
+        ]
+        assert [str(o.label) for o in outcomes] == ["Risposta", "Abbandonata"]
+    assert counts == ["Offered", "Answered", "Abandoned", "Transferred"]
 
 
 def test_an_administrator_sees_only_their_companies_kpi_settings(
