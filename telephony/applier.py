@@ -98,7 +98,7 @@ def apply_pending(limit: int = BATCH_SIZE, taken: set[int] | None = None) -> int
             return _apply_batch(limit, taken, isolated=True)
 
 
-def _apply_batch(limit: int, taken: set[int] | None, *, isolated: bool) -> int:
+def _apply_batch(limit: int, taken: set[int] | None = None, *, isolated: bool) -> int:
     with transaction.atomic():
         pending = rawsql.select(
             InboundRequest,

@@ -338,6 +338,10 @@ class Batch:
     # --- writing, once per batch ------------------------------------------------------------
 
     def flush(self) -> None:
+        with rawsql.pipelined():
+            self._write()
+
+    def _write(self) -> None:
         rawsql.insert_many(self.records, ignore_conflict=True)
         self.records = []
         through = Call.customers.through
@@ -354,7 +358,9 @@ class Batch:
             by_model.setdefault(model, {})[call_id] = rows
         for model, rows_by_call in by_model.items():
             ids = sorted(rows_by_call)
-            rawsql.execute(f"DELETE FROM {model._meta.db_table} WHERE call_id IN ({_in(ids)})", ids)
+            rawsql.execute_many(
+                f"DELETE FROM {model._meta.db_table} WHERE call_id IN ({_in(ids)})", [ids]
+            )
             rawsql.insert_many([row for rows in rows_by_call.values() for row in rows])
         self.derived_rows = {}
         by_fields: dict[tuple[str, ...], list[Call]] = {}

@@ -11,7 +11,9 @@ Only portable SQL: PostgreSQL and SQLite (3.35 or newer, for RETURNING) both run
 text of each statement is built once per model and kept (`functools.cache`).
 """
 
+import threading
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager, nullcontext
 from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -20,6 +22,29 @@ from django.db.models import Field, Model
 
 def _db():
     return connections[DEFAULT_DB_ALIAS]
+
+
+@contextmanager
+def pipelined():
+    """Writes within the block go to PostgreSQL together, without waiting for each answer
+    (psycopg's pipeline mode; one round trip at the end). A read inside (`execute`) waits for
+    everything sent before it. An error surfaces at the end of the block, or at such a read, as
+    Django's exception (IntegrityError, OperationalError). On SQLite, statements run as sent."""
+    db = _db()
+    if db.vendor != "postgresql":
+        with nullcontext():
+            yield
+        return
+    db.ensure_connection()
+    with db.wrap_database_errors, db.connection.pipeline() as pipeline:
+        _pipeline.current = pipeline
+        try:
+            yield
+        finally:
+            _pipeline.current = None
+
+
+_pipeline = threading.local()
 
 
 def _quote(name: str) -> str:
@@ -197,6 +222,8 @@ def execute(sql: str, params: Sequence = ()) -> list[tuple]:
     """Run one statement; the rows it returned (none for a write without RETURNING)."""
     with _db().cursor() as cursor:
         cursor.execute(sql, params)
+        if (pipeline := getattr(_pipeline, "current", None)) is not None:
+            pipeline.sync()  # the statement's answer; `description` is empty until it comes
         return cursor.fetchall() if cursor.description else []
 
 
