@@ -125,19 +125,13 @@ def _apply_batch(limit: int, taken: set[int] | None = None, *, isolated: bool) -
         if isolated:
             for inbound in kept:
                 _apply_isolated(connections[inbound.connection_id], inbound)
-        elif applied := _apply_together(connections, kept):
-            # The common outcome, written for the whole batch at once.
-            placeholders = ", ".join(["%s"] * len(applied))
-            rawsql.execute(
-                f"UPDATE telephony_inboundrequest SET status = %s WHERE id IN ({placeholders})",
-                [Status.APPLIED, *applied],
-            )
+        else:
+            _apply_together(connections, kept)
     return len(pending)
 
 
-def _apply_together(connections: dict[int, PbxConnection], pending: list) -> list[int]:
-    """Apply the batch through one unit of work (telephony.batch); the ids of the requests
-    applied without a remark, whose status the caller writes (the others' is written here)."""
+def _apply_together(connections: dict[int, PbxConnection], pending: list) -> None:
+    """Apply the batch through one unit of work (telephony.batch)."""
     parsed = [(connections[r.connection_id], r, native.parse(bytes(r.body))) for r in pending]
     applied = []
     with batch.applying((pbx, events) for pbx, _inbound, events in parsed):
@@ -147,7 +141,16 @@ def _apply_together(connections: dict[int, PbxConnection], pending: list) -> lis
                 applied.append(inbound.pk)
             else:
                 rawsql.update(inbound, ["status", "error"])
-    return applied
+        if applied:
+            # The common outcome, one statement for the whole batch, written with its rows.
+            batch.current().later(
+                f"UPDATE telephony_inboundrequest SET status = %s WHERE id IN ({_in(applied)})",
+                [Status.APPLIED, *applied],
+            )
+
+
+def _in(values) -> str:
+    return ", ".join(["%s"] * len(values))
 
 
 def _apply_isolated(pbx: PbxConnection, inbound: InboundRequest) -> None:
