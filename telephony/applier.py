@@ -72,8 +72,14 @@ def wait(timeout: float, applied: Container[int] = ()) -> None:
         return
     rawsql.execute("SELECT pg_advisory_lock(%s)", [IDLE_LOCK])
     try:
-        if InboundRequest.objects.filter(status=Status.RECEIVED).exists():
-            return  # stored while the last batch was applied, without a NOTIFY
+        # Stored while the last batch was applied, without a NOTIFY. (Rows another applier has
+        # taken are passed over: a second applier would otherwise spin while the first works.)
+        if rawsql.execute(
+            "SELECT 1 FROM telephony_inboundrequest WHERE status = %s"
+            " LIMIT 1 FOR UPDATE SKIP LOCKED",
+            [Status.RECEIVED],
+        ):
+            return
         for notify in connection.connection.notifies(timeout=timeout):
             if not notify.payload.isdigit() or int(notify.payload) not in applied:
                 break

@@ -390,3 +390,37 @@ def test_the_notifications_of_requests_already_applied_do_not_wake_the_applier(
     started = time.monotonic()
     applier.wait(timeout=5.0, applied=taken)
     assert time.monotonic() - started < 0.3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_another_applier_has_taken_do_not_end_the_wait(client, connection, in_worker):
+    """Two appliers by mistake: the one with nothing to do waits instead of spinning."""
+    from django.db import transaction
+
+    assert post_native(client, connection, ringing()).status_code == 202
+    taken, release = threading.Event(), threading.Event()
+
+    def other_applier():
+        from django.db import connection as own
+
+        with transaction.atomic():
+            rawsql.select(InboundRequest, "status = %s", ["received"], lock=True)
+            taken.set()
+            release.wait(timeout=5)
+        own.close()
+
+    thread = threading.Thread(target=other_applier)
+    thread.start()
+    assert taken.wait(timeout=5)
+    applier.listen()
+    if db_connection.vendor == "postgresql":
+        _notifications(timeout=0.05)  # earlier tests' on this connection
+    started = time.monotonic()
+    applier.wait(timeout=0.5)
+    waited = time.monotonic() - started
+    release.set()
+    thread.join()
+    assert waited >= 0.19  # SQLite polls every 0.2 s at most
+    if db_connection.vendor == "postgresql":
+        assert waited >= 0.45, f"waited {waited:.2f} s"
+    assert applier.apply_pending() == 1
