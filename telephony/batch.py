@@ -66,12 +66,13 @@ def _in(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def _by_name(customer_ids: set[int], company_id: int | None = None) -> list[tuple[int, str]]:
+def _by_name_later(customer_ids: set[int], company_id: int | None = None):
     """These customers (of that company only, when given) as (id, name), by name as the card
-    lists them (in the database's collation)."""
+    lists them (in the database's collation): sent now, read when the function returned is
+    called."""
     ids = sorted(customer_ids)
     of_company = "company_id = %s AND " if company_id is not None else ""
-    return rawsql.execute(
+    return rawsql.execute_later(
         f"SELECT id, display_name FROM {Customer._meta.db_table} "
         f"WHERE {of_company}id IN ({_in(ids)}) ORDER BY display_name, id",
         [company_id, *ids] if company_id is not None else ids,
@@ -111,8 +112,13 @@ class Batch:
 
     def preload(self, requests: Iterable[tuple[PbxConnection, list]]) -> None:
         """Lock and read what the batch's call events will need; `requests`: each request's
-        connection and parsed events."""
-        from telephony.services import event_from_json, lookups_prefill
+        connection and parsed events.
+
+        In three steps, each one round trip on PostgreSQL (rawsql.pipelined): the calls locked,
+        the events already stored, queues and extensions; then the calls' events and customers,
+        the new callers' phones and the agents locked; then names and the agents' states. Calls
+        are locked before agents, as presence locks them."""
+        from telephony.services import event_from_json, lookups_prefill_later
 
         requests = list(requests)
         keys: dict[int, set[str]] = {}
@@ -131,31 +137,58 @@ class Batch:
                 companies.add(pbx.company_id)
         if not keys:
             return
-        where = " OR ".join(
-            f"(connection_id = %s AND pbx_call_id IN ({_in(ids)}))" for ids in keys.values()
-        )
-        params = [v for pk, ids in keys.items() for v in (pk, *sorted(ids))]
-        for call in rawsql.select(Call, f"({where})", params, order_by="id", lock=True):
-            self._keep_call(call)
-            companies.add(call.company_id)
-        call_ids = sorted(self.calls_by_id)
-        self._read_phone_matches(self._new_callers(requests))
-        for pk, ids in event_ids.items():
-            rows = rawsql.select_values(
-                CallEventRecord,
-                ["event_id"],
-                f"connection_id = %s AND event_id IN ({_in(ids)})",
-                [pk, *sorted(ids)],
+        with rawsql.pipelined():
+            where = " OR ".join(
+                f"(connection_id = %s AND pbx_call_id IN ({_in(ids)}))" for ids in keys.values()
             )
-            self.event_ids.update((pk, event_id) for (event_id,) in rows)
-        if call_ids:
-            for call_id, data in rawsql.select_values(
-                CallEventRecord, ["call_id", "data"], f"call_id IN ({_in(call_ids)})", call_ids
-            ):
-                self.events[call_id].append(event_from_json(data))
-            self._read_linked_customers(call_ids)
-        lookups_prefill(sorted(companies), sorted(extensions))
-        self._lock_agents(sorted(companies), sorted(extensions), call_ids)
+            params = [v for pk, ids in keys.items() for v in (pk, *sorted(ids))]
+            calls = rawsql.select_later(Call, f"({where})", params, order_by="id", lock=True)
+            stored = [
+                (
+                    pk,
+                    rawsql.select_values_later(
+                        CallEventRecord,
+                        ["event_id"],
+                        f"connection_id = %s AND event_id IN ({_in(ids)})",
+                        [pk, *sorted(ids)],
+                    ),
+                )
+                for pk, ids in event_ids.items()
+            ]
+            prefilled = sorted(companies)
+            keep_lookups = lookups_prefill_later(prefilled, sorted(extensions))
+            for call in calls():
+                self._keep_call(call)
+                companies.add(call.company_id)
+            for pk, rows in stored:
+                self.event_ids.update((pk, event_id) for (event_id,) in rows())
+            keep_lookups()
+            if more := sorted(companies.difference(prefilled)):
+                # A shared PBX's companies, known from its calls.
+                keep_lookups = lookups_prefill_later(more, sorted(extensions))
+            else:
+                keep_lookups = None
+            call_ids = sorted(self.calls_by_id)
+            keep_matches = self._read_phone_matches(self._new_callers(requests))
+            if call_ids:
+                events = rawsql.select_values_later(
+                    CallEventRecord, ["call_id", "data"], f"call_id IN ({_in(call_ids)})", call_ids
+                )
+                keep_linked = self._read_linked_customers(call_ids)
+            locked = self._lock_agents(sorted(companies), sorted(extensions), call_ids)
+            if keep_lookups is not None:
+                keep_lookups()
+            if call_ids:
+                for call_id, data in events():
+                    self.events[call_id].append(event_from_json(data))
+                keep_linked = keep_linked()
+            keep_matches = keep_matches()
+            keep_states = locked() if locked is not None else None
+            if call_ids:
+                keep_linked()
+            keep_matches()
+            if keep_states is not None:
+                keep_states()
         self.calls_with_agents.update(call_ids)
 
     def _new_callers(self, requests) -> dict[int, set[str]]:
@@ -183,47 +216,76 @@ class Batch:
         self.calls_by_id[call.pk] = call
         self.events.setdefault(call.pk, [])
 
-    def _read_linked_customers(self, call_ids: list[int]) -> None:
-        # In two steps, each by an index: joined, the planner may scan every customer.
+    def _read_linked_customers(self, call_ids: list[int]):
+        """The calls' customers, in two steps, each by an index (joined, the planner may scan
+        every customer): sends the first; the function returned reads it and sends the second,
+        and returns the function that reads that."""
         for call_id in call_ids:
             self.customers[call_id] = []
-        links = rawsql.execute(
+        links_later = rawsql.execute_later(
             f"SELECT call_id, customer_id FROM {Call.customers.through._meta.db_table} "
             f"WHERE call_id IN ({_in(call_ids)})",
             call_ids,
         )
-        if not links:
-            return
-        ordered = _by_name({customer_id for _call_id, customer_id in links})
-        rank = {pk: (position, name) for position, (pk, name) in enumerate(ordered)}
-        for call_id, customer_id in sorted(links, key=lambda link: rank[link[1]][0]):
-            self.customers[call_id].append((customer_id, rank[customer_id][1]))
 
-    def _read_phone_matches(self, callers: dict[int, set[str]]) -> None:
+        def names_later():
+            links = links_later()
+            if not links:
+                return lambda: None
+            names = _by_name_later({customer_id for _call_id, customer_id in links})
+
+            def keep():
+                ordered = names()
+                rank = {pk: (position, name) for position, (pk, name) in enumerate(ordered)}
+                for call_id, customer_id in sorted(links, key=lambda link: rank[link[1]][0]):
+                    self.customers[call_id].append((customer_id, rank[customer_id][1]))
+
+            return keep
+
+        return names_later
+
+    def _read_phone_matches(self, callers: dict[int, set[str]]):
         """Every customer of each company with one of these numbers (E.164), at once: the
         numbers' customers, then their names (one table each: a join's plan depends on table
-        statistics, which a fresh import has not got yet)."""
+        statistics, which a fresh import has not got yet). In steps, as
+        `_read_linked_customers`."""
+        phones_later = {}
         for company_id, numbers in callers.items():
             numbers = sorted(numbers)
             for number in numbers:
                 self.phone_matches[(company_id, number)] = []
-            phones = rawsql.execute(
+            phones_later[company_id] = rawsql.execute_later(
                 f"SELECT e164, customer_id FROM {CustomerPhone._meta.db_table} "
                 f"WHERE company_id = %s AND e164 IN ({_in(numbers)})",
                 [company_id, *numbers],
             )
-            if not phones:
-                continue
-            ordered = _by_name({customer_id for _number, customer_id in phones}, company_id)
-            of_number: dict[str, set[int]] = {}
-            for number, customer_id in phones:
-                of_number.setdefault(number, set()).add(customer_id)
-            for number, ids in of_number.items():
-                self.phone_matches[(company_id, number)] = [
-                    (pk, name) for pk, name in ordered if pk in ids
-                ]
+
+        def names_later():
+            pending = []
+            for company_id, fetch in phones_later.items():
+                phones = fetch()
+                if phones:
+                    ids = {customer_id for _number, customer_id in phones}
+                    pending.append((company_id, phones, _by_name_later(ids, company_id)))
+
+            def keep():
+                for company_id, phones, names in pending:
+                    ordered = names()
+                    of_number: dict[str, set[int]] = {}
+                    for number, customer_id in phones:
+                        of_number.setdefault(number, set()).add(customer_id)
+                    for number, ids in of_number.items():
+                        self.phone_matches[(company_id, number)] = [
+                            (pk, name) for pk, name in ordered if pk in ids
+                        ]
+
+            return keep
+
+        return names_later
 
     def _lock_agents(self, companies: list[int], extensions: list[str], call_ids: list[int]):
+        """Sends the lock; None, or the function that reads it, sends the read of the agents'
+        states and returns the function that keeps them."""
         conditions, params = [], []
         if companies and extensions:
             conditions.append(
@@ -237,17 +299,33 @@ class Batch:
                 f"WHERE ended_at IS NULL AND call_id IN ({_in(call_ids)}))"
             )
             params += call_ids
-        if conditions:
-            self.lock_agents(" OR ".join(conditions), params)
+        if not conditions:
+            return None
+        return self.lock_agents_later(" OR ".join(conditions), params)
 
     def lock_agents(self, where: str, params: list) -> list[int]:
         """Lock these agents (in id order) and read the current state of those not yet read."""
-        from telephony.presence import open_intervals
+        keep = self.lock_agents_later(where, params)()
+        keep()
+        return keep.locked
 
-        locked = [pk for pk in rawsql.lock(Agent, where, params) if pk not in self.locked_agents]
-        self.locked_agents.update(locked)
-        self.open.update(open_intervals(locked))
-        return locked
+    def lock_agents_later(self, where: str, params: list):
+        from telephony.presence import open_intervals_later
+
+        fetch = rawsql.lock_later(Agent, where, params)
+
+        def states_later():
+            locked = [pk for pk in fetch() if pk not in self.locked_agents]
+            self.locked_agents.update(locked)
+            states = open_intervals_later(locked)
+
+            def keep():
+                self.open.update(states())
+
+            keep.locked = locked
+            return keep
+
+        return states_later
 
     # --- calls and events -------------------------------------------------------------------
 

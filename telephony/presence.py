@@ -63,14 +63,19 @@ def _lock(agent_ids: list[int]) -> None:
 
 def open_intervals(agent_ids) -> dict[int, AgentStateInterval]:
     """The current state of each agent (read after locking them: a fresh snapshot)."""
+    return open_intervals_later(agent_ids)()
+
+
+def open_intervals_later(agent_ids):
+    """`open_intervals`, sent now and read when the function returned is called."""
     agent_ids = list(agent_ids)
     if not agent_ids:
-        return {}
+        return dict
     placeholders = ", ".join(["%s"] * len(agent_ids))
-    rows = rawsql.select(
+    rows = rawsql.select_later(
         AgentStateInterval, f"ended_at IS NULL AND agent_id IN ({placeholders})", agent_ids
     )
-    return {i.agent_id: i for i in rows}
+    return lambda: {i.agent_id: i for i in rows()}
 
 
 _END_WRAP_UP = (

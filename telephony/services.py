@@ -1,6 +1,7 @@
 """Applying normalised PBX events to the call log: idempotent, order-tolerant, one call locked."""
 
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -167,26 +168,39 @@ def lookups_kept():
 
 def lookups_prefill(company_ids: list[int], extensions: list[str]) -> None:
     """Read ahead, within `lookups_kept`, every queue of these companies and these extensions."""
+    lookups_prefill_later(company_ids, extensions)()
+
+
+def lookups_prefill_later(company_ids: list[int], extensions: list[str]) -> Callable[[], None]:
+    """`lookups_prefill`, its queries sent now and their answers kept when the returned function
+    is called (rawsql.pipelined: with the other reads sent before it)."""
     values = getattr(_memo, "values", None)
     if values is None or not company_ids:
-        return
+        return lambda: None
     in_companies = ", ".join(["%s"] * len(company_ids))
-    for queue in rawsql.select(Queue, f"company_id IN ({in_companies})", company_ids):
-        values[("queue", queue.company_id, queue.code)] = queue
-    if not extensions:
-        return
-    found = {
-        (company_id, number): agent_id
-        for company_id, number, agent_id in rawsql.select_values(
+    queues = rawsql.select_later(Queue, f"company_id IN ({in_companies})", company_ids)
+    numbers = (
+        rawsql.select_values_later(
             Extension,
             ["company_id", "number", "agent_id"],
             f"company_id IN ({in_companies}) AND number IN ({', '.join(['%s'] * len(extensions))})",
             [*company_ids, *extensions],
         )
-    }
-    for company_id in company_ids:
-        for number in extensions:
-            values[("extension", company_id, number)] = found.get((company_id, number))
+        if extensions
+        else None
+    )
+
+    def keep() -> None:
+        for queue in queues():
+            values[("queue", queue.company_id, queue.code)] = queue
+        if numbers is None:
+            return
+        found = {(company_id, number): agent_id for company_id, number, agent_id in numbers()}
+        for company_id in company_ids:
+            for number in extensions:
+                values[("extension", company_id, number)] = found.get((company_id, number))
+
+    return keep
 
 
 def _kept(key: tuple, load):

@@ -12,7 +12,7 @@ text of each statement is built once per model and kept (`functools.cache`).
 """
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager, nullcontext
 from functools import cache
 
@@ -71,20 +71,41 @@ def _reader(model: type[Model], field_names: tuple[str, ...] | None, vendor: str
     return fields, f"SELECT {columns} FROM {_quote(opts.db_table)}", tuple(converters)
 
 
-def _rows(model, field_names, sql_tail: str, params: Sequence) -> tuple[list, list[list]]:
+def _fetch_later(sql: str, params: Sequence) -> Callable[[], list[tuple]]:
+    """Send the query now; its rows when the returned function is called. Inside `pipelined`,
+    the queries sent before the first call travel together (one round trip for all)."""
+    cursor = _db().cursor()
+    cursor.execute(sql, params)
+
+    def fetch() -> list[tuple]:
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    return fetch
+
+
+def _rows_later(model, field_names, sql_tail: str, params: Sequence):
     db = _db()
     fields, select_sql, converters = _reader(model, field_names, db.vendor)
-    with db.cursor() as cursor:
-        cursor.execute(f"{select_sql} {sql_tail}", params)
-        rows = cursor.fetchall()
-    converted = []
-    for row in rows:
-        values = list(row)
-        for i, column, functions in converters:
-            for function in functions:
-                values[i] = function(values[i], column, db)
-        converted.append(values)
-    return fields, converted
+    fetch = _fetch_later(f"{select_sql} {sql_tail}", params)
+
+    def rows() -> tuple[list, list[list]]:
+        converted = []
+        for row in fetch():
+            values = list(row)
+            for i, column, functions in converters:
+                for function in functions:
+                    values[i] = function(values[i], column, db)
+            converted.append(values)
+        return fields, converted
+
+    return rows
+
+
+def _rows(model, field_names, sql_tail: str, params: Sequence) -> tuple[list, list[list]]:
+    return _rows_later(model, field_names, sql_tail, params)()
 
 
 def _lock_clause(lock: bool, skip_locked: bool = False) -> str:
@@ -107,32 +128,69 @@ def select(
     """Instances of `model` WHERE `where` (SQL with %s placeholders); `lock` adds FOR UPDATE
     (with `skip_locked`, rows another transaction holds are passed over) where the database has
     it: SQLite locks the whole database on its first write anyway."""
+    return select_later(
+        model,
+        where,
+        params,
+        order_by=order_by,
+        limit=limit,
+        lock=lock,
+        skip_locked=skip_locked,
+    )()
+
+
+def select_later(
+    model: type[Model],
+    where: str,
+    params: Sequence,
+    *,
+    order_by: str = "",
+    limit: int | None = None,
+    lock: bool = False,
+    skip_locked: bool = False,
+) -> Callable[[], list[Model]]:
+    """`select`, sent now and read when the returned function is called (see `_fetch_later`)."""
     tail = (
         f"WHERE {where}"
         + (f" ORDER BY {order_by}" if order_by else "")
         + (f" LIMIT {int(limit)}" if limit is not None else "")
         + _lock_clause(lock, skip_locked)
     )
-    fields, rows = _rows(model, None, tail, params)
-    names = [f.attname for f in fields]
-    return [model.from_db(DEFAULT_DB_ALIAS, names, values) for values in rows]
+    rows = _rows_later(model, None, tail, params)
+
+    def instances() -> list[Model]:
+        fields, values_list = rows()
+        names = [f.attname for f in fields]
+        return [model.from_db(DEFAULT_DB_ALIAS, names, values) for values in values_list]
+
+    return instances
 
 
 def select_values(
     model: type[Model], field_names: Iterable[str], where: str, params: Sequence
 ) -> list[list]:
     """Rows of the named fields' values, converted as the ORM would."""
-    return _rows(model, tuple(field_names), f"WHERE {where}", params)[1]
+    return select_values_later(model, field_names, where, params)()
+
+
+def select_values_later(
+    model: type[Model], field_names: Iterable[str], where: str, params: Sequence
+) -> Callable[[], list[list]]:
+    rows = _rows_later(model, tuple(field_names), f"WHERE {where}", params)
+    return lambda: rows()[1]
 
 
 def lock(model: type[Model], where: str, params: Sequence) -> list[int]:
     """Lock the rows WHERE `where` in primary key order (a fixed order: no deadlock between two
     writers locking overlapping sets); their primary keys."""
+    return lock_later(model, where, params)()
+
+
+def lock_later(model: type[Model], where: str, params: Sequence) -> Callable[[], list[int]]:
     pk = _quote(model._meta.pk.column)
     sql = f"SELECT {pk} FROM {_quote(model._meta.db_table)} WHERE {where} ORDER BY {pk}"
-    with _db().cursor() as cursor:
-        cursor.execute(sql + _lock_clause(True), params)
-        return [row[0] for row in cursor.fetchall()]
+    fetch = _fetch_later(sql + _lock_clause(True), params)
+    return lambda: [row[0] for row in fetch()]
 
 
 @cache
@@ -216,6 +274,11 @@ def update_many(objs: Sequence[Model], field_names: Iterable[str]) -> None:
     rows = [[*(f.get_db_prep_save(f.pre_save(o, False), db) for f in fields), o.pk] for o in objs]
     with db.cursor() as cursor:
         cursor.executemany(sql, rows)
+
+
+def execute_later(sql: str, params: Sequence = ()) -> Callable[[], list[tuple]]:
+    """A query that returns rows, sent now and read when the returned function is called."""
+    return _fetch_later(sql, params)
 
 
 def execute(sql: str, params: Sequence = ()) -> list[tuple]:

@@ -29,3 +29,17 @@ def test_a_broken_constraint_is_djangos_integrity_error_and_nothing_is_written()
         rawsql.execute("UPDATE tenancy_company SET name = %s", ["Renamed"])
         rawsql.insert_many([Company(name="Bank again", slug="bank")])
     assert list(Company.objects.values_list("name", flat=True)) == ["Bank"]
+
+
+def test_reads_sent_together_are_read_in_any_order():
+    Company.objects.create(name="Bank", slug="bank")
+    Company.objects.create(name="Shop", slug="shop")
+    with transaction.atomic(), rawsql.pipelined():
+        names = rawsql.execute_later("SELECT name FROM tenancy_company ORDER BY slug")
+        bank = rawsql.select_later(Company, "slug = %s", ["bank"])
+        shop = rawsql.select_values_later(Company, ["name"], "slug = %s", ["shop"])
+        locked = rawsql.lock_later(Company, "slug IN (%s, %s)", ["shop", "bank"])
+        assert [row[0] for row in shop()] == ["Shop"]
+        assert [c.name for c in bank()] == ["Bank"]
+        assert names() == [("Bank",), ("Shop",)]
+        assert locked() == sorted(Company.objects.values_list("pk", flat=True))
