@@ -115,28 +115,10 @@ def _lock_clause(lock: bool, skip_locked: bool = False) -> str:
     return " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
 
 
-def select(
-    model: type[Model],
-    where: str,
-    params: Sequence,
-    *,
-    order_by: str = "",
-    limit: int | None = None,
-    lock: bool = False,
-    skip_locked: bool = False,
-) -> list[Model]:
-    """Instances of `model` WHERE `where` (SQL with %s placeholders); `lock` adds FOR UPDATE
-    (with `skip_locked`, rows another transaction holds are passed over) where the database has
-    it: SQLite locks the whole database on its first write anyway."""
-    return select_later(
-        model,
-        where,
-        params,
-        order_by=order_by,
-        limit=limit,
-        lock=lock,
-        skip_locked=skip_locked,
-    )()
+def select(model: type[Model], where: str, params: Sequence, **options) -> list[Model]:
+    """Instances of `model` WHERE `where` (SQL with %s placeholders); the options are
+    `select_later`'s."""
+    return select_later(model, where, params, **options)()
 
 
 def select_later(
@@ -149,7 +131,9 @@ def select_later(
     lock: bool = False,
     skip_locked: bool = False,
 ) -> Callable[[], list[Model]]:
-    """`select`, sent now and read when the returned function is called (see `_fetch_later`)."""
+    """`select`, sent now and read when the returned function is called (see `_fetch_later`).
+    `lock` adds FOR UPDATE (with `skip_locked`, rows another transaction holds are passed over)
+    where the database has it: SQLite locks the whole database on its first write anyway."""
     tail = (
         f"WHERE {where}"
         + (f" ORDER BY {order_by}" if order_by else "")
