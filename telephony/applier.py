@@ -150,13 +150,10 @@ def _apply_together(connections: dict[int, PbxConnection], pending: list) -> Non
         if applied:
             # The common outcome, one statement for the whole batch, written with its rows.
             batch.current().later(
-                f"UPDATE telephony_inboundrequest SET status = %s WHERE id IN ({_in(applied)})",
+                "UPDATE telephony_inboundrequest SET status = %s "
+                f"WHERE id IN ({rawsql.placeholders(applied)})",
                 [Status.APPLIED, *applied],
             )
-
-
-def _in(values) -> str:
-    return ", ".join(["%s"] * len(values))
 
 
 def _apply_isolated(pbx: PbxConnection, inbound: InboundRequest) -> None:

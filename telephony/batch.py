@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 
 from contactcenter.lib import rawsql
+from contactcenter.lib.rawsql import placeholders
 from crm.models import Customer, CustomerPhone
 from crm.selectors import customers_by_phone
 from telephony.models import (
@@ -62,10 +63,6 @@ def suspended():
         _local.batch = batch.fresh()
 
 
-def _in(values) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
 def _by_name_later(customer_ids: set[int], company_id: int | None = None):
     """These customers (of that company only, when given) as (id, name), by name as the card
     lists them (in the database's collation): sent now, read when the function returned is
@@ -74,7 +71,7 @@ def _by_name_later(customer_ids: set[int], company_id: int | None = None):
     of_company = "company_id = %s AND " if company_id is not None else ""
     return rawsql.execute_later(
         f"SELECT id, display_name FROM {Customer._meta.db_table} "
-        f"WHERE {of_company}id IN ({_in(ids)}) ORDER BY display_name, id",
+        f"WHERE {of_company}id IN ({placeholders(ids)}) ORDER BY display_name, id",
         [company_id, *ids] if company_id is not None else ids,
     )
 
@@ -118,7 +115,7 @@ class Batch:
         the events already stored, queues and extensions; then the calls' events and customers,
         the new callers' phones and the agents locked; then names and the agents' states. Calls
         are locked before agents, as presence locks them."""
-        from telephony.services import event_from_json, lookups_prefill_later
+        from telephony.services import lookups_prefill_later
 
         requests = list(requests)
         keys: dict[int, set[str]] = {}
@@ -138,8 +135,10 @@ class Batch:
         if not keys:
             return
         with rawsql.pipelined():
+            # Step 1.
             where = " OR ".join(
-                f"(connection_id = %s AND pbx_call_id IN ({_in(ids)}))" for ids in keys.values()
+                f"(connection_id = %s AND pbx_call_id IN ({placeholders(ids)}))"
+                for ids in keys.values()
             )
             params = [v for pk, ids in keys.items() for v in (pk, *sorted(ids))]
             calls = rawsql.select_later(Call, f"({where})", params, order_by="id", lock=True)
@@ -149,7 +148,7 @@ class Batch:
                     rawsql.select_values_later(
                         CallEventRecord,
                         ["event_id"],
-                        f"connection_id = %s AND event_id IN ({_in(ids)})",
+                        f"connection_id = %s AND event_id IN ({placeholders(ids)})",
                         [pk, *sorted(ids)],
                     ),
                 )
@@ -163,32 +162,20 @@ class Batch:
             for pk, rows in stored:
                 self.event_ids.update((pk, event_id) for (event_id,) in rows())
             keep_lookups()
-            if more := sorted(companies.difference(prefilled)):
-                # A shared PBX's companies, known from its calls.
-                keep_lookups = lookups_prefill_later(more, sorted(extensions))
-            else:
-                keep_lookups = None
+            # Step 2. A shared PBX's companies are known from its calls: their lookups now.
+            more = sorted(companies.difference(prefilled))
+            keep_more_lookups = lookups_prefill_later(more, sorted(extensions))
             call_ids = sorted(self.calls_by_id)
-            keep_matches = self._read_phone_matches(self._new_callers(requests))
-            if call_ids:
-                events = rawsql.select_values_later(
-                    CallEventRecord, ["call_id", "data"], f"call_id IN ({_in(call_ids)})", call_ids
-                )
-                keep_linked = self._read_linked_customers(call_ids)
+            matches = self._read_phone_matches(self._new_callers(requests))
+            events = self._read_events(call_ids)
+            linked = self._read_linked_customers(call_ids)
             locked = self._lock_agents(sorted(companies), sorted(extensions), call_ids)
-            if keep_lookups is not None:
-                keep_lookups()
-            if call_ids:
-                for call_id, data in events():
-                    self.events[call_id].append(event_from_json(data))
-                keep_linked = keep_linked()
-            keep_matches = keep_matches()
-            keep_states = locked() if locked is not None else None
-            if call_ids:
-                keep_linked()
-            keep_matches()
-            if keep_states is not None:
-                keep_states()
+            keep_more_lookups()
+            events()
+            # Step 3: each of these reads its answer from step 2 and sends what depends on it.
+            keeps = [linked(), matches(), locked()]
+            for keep in keeps:
+                keep()
         self.calls_with_agents.update(call_ids)
 
     def _new_callers(self, requests) -> dict[int, set[str]]:
@@ -211,6 +198,22 @@ class Batch:
                         found.setdefault(pbx.company_id, set()).add(e164)
         return found
 
+    def _read_events(self, call_ids: list[int]):
+        """The calls' stored events: sent now, kept when the function returned is called."""
+        from telephony.services import event_from_json
+
+        if not call_ids:
+            return lambda: None
+        rows = rawsql.select_values_later(
+            CallEventRecord, ["call_id", "data"], f"call_id IN ({placeholders(call_ids)})", call_ids
+        )
+
+        def keep():
+            for call_id, data in rows():
+                self.events[call_id].append(event_from_json(data))
+
+        return keep
+
     def _keep_call(self, call: Call) -> None:
         self.calls[(call.connection_id, call.pbx_call_id)] = call
         self.calls_by_id[call.pk] = call
@@ -220,11 +223,13 @@ class Batch:
         """The calls' customers, in two steps, each by an index (joined, the planner may scan
         every customer): sends the first; the function returned reads it and sends the second,
         and returns the function that reads that."""
+        if not call_ids:
+            return lambda: lambda: None
         for call_id in call_ids:
             self.customers[call_id] = []
         links_later = rawsql.execute_later(
             f"SELECT call_id, customer_id FROM {Call.customers.through._meta.db_table} "
-            f"WHERE call_id IN ({_in(call_ids)})",
+            f"WHERE call_id IN ({placeholders(call_ids)})",
             call_ids,
         )
 
@@ -256,7 +261,7 @@ class Batch:
                 self.phone_matches[(company_id, number)] = []
             phones_later[company_id] = rawsql.execute_later(
                 f"SELECT e164, customer_id FROM {CustomerPhone._meta.db_table} "
-                f"WHERE company_id = %s AND e164 IN ({_in(numbers)})",
+                f"WHERE company_id = %s AND e164 IN ({placeholders(numbers)})",
                 [company_id, *numbers],
             )
 
@@ -284,30 +289,29 @@ class Batch:
         return names_later
 
     def _lock_agents(self, companies: list[int], extensions: list[str], call_ids: list[int]):
-        """Sends the lock; None, or the function that reads it, sends the read of the agents'
-        states and returns the function that keeps them."""
+        """Sends the lock; the function returned reads it, sends the read of the agents' states
+        and returns the function that keeps them."""
         conditions, params = [], []
         if companies and extensions:
             conditions.append(
                 f"id IN (SELECT agent_id FROM {Extension._meta.db_table} "
-                f"WHERE company_id IN ({_in(companies)}) AND number IN ({_in(extensions)}))"
+                f"WHERE company_id IN ({placeholders(companies)}) "
+                f"AND number IN ({placeholders(extensions)}))"
             )
             params += [*companies, *extensions]
         if call_ids:
             conditions.append(
                 f"id IN (SELECT agent_id FROM {AgentStateInterval._meta.db_table} "
-                f"WHERE ended_at IS NULL AND call_id IN ({_in(call_ids)}))"
+                f"WHERE ended_at IS NULL AND call_id IN ({placeholders(call_ids)}))"
             )
             params += call_ids
         if not conditions:
-            return None
+            return lambda: lambda: None
         return self.lock_agents_later(" OR ".join(conditions), params)
 
-    def lock_agents(self, where: str, params: list) -> list[int]:
+    def lock_agents(self, where: str, params: list) -> None:
         """Lock these agents (in id order) and read the current state of those not yet read."""
-        keep = self.lock_agents_later(where, params)()
-        keep()
-        return keep.locked
+        self.lock_agents_later(where, params)()()
 
     def lock_agents_later(self, where: str, params: list):
         from telephony.presence import open_intervals_later
@@ -319,11 +323,7 @@ class Batch:
             self.locked_agents.update(locked)
             states = open_intervals_later(locked)
 
-            def keep():
-                self.open.update(states())
-
-            keep.locked = locked
-            return keep
+            return lambda: self.open.update(states())
 
         return states_later
 
@@ -437,7 +437,7 @@ class Batch:
         for model, rows_by_call in by_model.items():
             ids = sorted(rows_by_call)
             rawsql.execute_many(
-                f"DELETE FROM {model._meta.db_table} WHERE call_id IN ({_in(ids)})", [ids]
+                f"DELETE FROM {model._meta.db_table} WHERE call_id IN ({placeholders(ids)})", [ids]
             )
             rawsql.insert_many([row for rows in rows_by_call.values() for row in rows])
         self.derived_rows = {}

@@ -54,7 +54,7 @@ def by_ids(ids) -> dict[int, PbxConnection]:
     found = {pk: kept[1] for pk in ids if (kept := _by_id.get(pk)) is not None and kept[0] > now}
     missing = [pk for pk in ids if pk not in found]
     if missing:
-        for pbx in _read(f"id IN ({', '.join(['%s'] * len(missing))})", missing):
+        for pbx in _read(f"id IN ({rawsql.placeholders(missing)})", missing):
             found[pbx.pk] = pbx
             _by_id[pbx.pk] = (now + CACHE_SECONDS, pbx)
     return found

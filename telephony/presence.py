@@ -58,7 +58,7 @@ def agent_current_state(agent: Agent) -> AgentStateInterval | None:
 def _lock(agent_ids: list[int]) -> None:
     # The agent row serialises every change of its state: two writers cannot both see the
     # same open interval and each open a successor.
-    rawsql.lock(Agent, f"id IN ({', '.join(['%s'] * len(agent_ids))})", agent_ids)
+    rawsql.lock(Agent, f"id IN ({rawsql.placeholders(agent_ids)})", agent_ids)
 
 
 def open_intervals(agent_ids) -> dict[int, AgentStateInterval]:
@@ -71,9 +71,10 @@ def open_intervals_later(agent_ids):
     agent_ids = list(agent_ids)
     if not agent_ids:
         return dict
-    placeholders = ", ".join(["%s"] * len(agent_ids))
     rows = rawsql.select_later(
-        AgentStateInterval, f"ended_at IS NULL AND agent_id IN ({placeholders})", agent_ids
+        AgentStateInterval,
+        f"ended_at IS NULL AND agent_id IN ({rawsql.placeholders(agent_ids)})",
+        agent_ids,
     )
     return lambda: {i.agent_id: i for i in rows()}
 

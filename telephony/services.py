@@ -177,13 +177,13 @@ def lookups_prefill_later(company_ids: list[int], extensions: list[str]) -> Call
     values = getattr(_memo, "values", None)
     if values is None or not company_ids:
         return lambda: None
-    in_companies = ", ".join(["%s"] * len(company_ids))
+    in_companies = rawsql.placeholders(company_ids)
     queues = rawsql.select_later(Queue, f"company_id IN ({in_companies})", company_ids)
     numbers = (
         rawsql.select_values_later(
             Extension,
             ["company_id", "number", "agent_id"],
-            f"company_id IN ({in_companies}) AND number IN ({', '.join(['%s'] * len(extensions))})",
+            f"company_id IN ({in_companies}) AND number IN ({rawsql.placeholders(extensions)})",
             [*company_ids, *extensions],
         )
         if extensions

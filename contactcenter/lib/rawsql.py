@@ -12,8 +12,8 @@ text of each statement is built once per model and kept (`functools.cache`).
 """
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterable, Sequence, Sized
+from contextlib import contextmanager
 from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -32,8 +32,7 @@ def pipelined():
     Django's exception (IntegrityError, OperationalError). On SQLite, statements run as sent."""
     db = _db()
     if db.vendor != "postgresql":
-        with nullcontext():
-            yield
+        yield
         return
     db.ensure_connection()
     with db.wrap_database_errors, db.connection.pipeline() as pipeline:
@@ -45,6 +44,11 @@ def pipelined():
 
 
 _pipeline = threading.local()
+
+
+def placeholders(values: Sized) -> str:
+    """As many %s as `values` has, for an IN (...) list."""
+    return ", ".join(["%s"] * len(values))
 
 
 def _quote(name: str) -> str:
