@@ -112,6 +112,11 @@ else:
     # Under ASGI, persistent connections leak across threads: use psycopg's pool instead.
     _db["CONN_MAX_AGE"] = 0
     _db.setdefault("OPTIONS", {})
+    # The hot paths' statements (contactcenter/lib/rawsql.py) bind their parameters on the
+    # server, and one run this many times on a connection is prepared there: parsed and planned
+    # once. The ORM's statements, bound on the client, are never prepared. Off (no prepared
+    # statement) behind a pooler that hands each transaction a different connection.
+    _db["OPTIONS"]["prepare_threshold"] = 5 if env_bool("DATABASE_PREPARED", True) else None
     if env_bool("DATABASE_POOL", True):
         _db["OPTIONS"]["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN", 2),

@@ -40,19 +40,19 @@ BATCH_SIZE = 200
 # Held (an advisory lock, exclusive) by the applier while it waits, and only then.
 IDLE_LOCK = 8_042_301_170  # any constant nothing else locks
 
-# Sent by the webhook with the INSERT of each stored request, on PostgreSQL: the waiting
-# applier hears it when that request commits. A NOTIFY takes a lock that every notifying commit
-# in the database queues for, with its WAL flush inside it: under load the webhooks' commits
-# went one at a time (no group commit) and their answers waited behind each other. So the
-# webhook notifies only an applier that is waiting. While the applier works, the webhook's
+# Evaluated by the webhook's INSERT of each stored request, on PostgreSQL: a NOTIFY that the
+# waiting applier hears when that request commits. A NOTIFY takes a lock that every notifying
+# commit in the database queues for, with its WAL flush inside it: under load the webhooks'
+# commits went one at a time (no group commit) and their answers waited behind each other. So
+# the webhook notifies only an applier that is waiting. While the applier works, the webhook's
 # transaction takes IDLE_LOCK shared instead, and keeps it until its commit; an applier about to
 # wait first takes IDLE_LOCK exclusive, which waits for those commits, then looks for stored
 # requests once more: no request is left without either a NOTIFY or that last look.
-# The payload is the request's id (the INSERT's own, lastval()), so that the applier can tell
-# the requests it has already applied from new ones and does not wake for nothing.
+# The payload is the request's id, so that the applier can tell the requests it has already
+# applied from new ones and does not wake for nothing.
 WAKE = (
-    f"SELECT pg_notify('{CHANNEL}', lastval()::text)"
-    f" WHERE NOT pg_try_advisory_xact_lock_shared({IDLE_LOCK})"
+    f"CASE WHEN pg_try_advisory_xact_lock_shared({IDLE_LOCK}) THEN NULL"
+    f" ELSE pg_notify('{CHANNEL}', id::text)::text END"
 )
 
 

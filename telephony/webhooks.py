@@ -43,7 +43,7 @@ def _retry_later() -> JsonResponse:
 
 
 def _store(
-    connection: PbxConnection, request: HttpRequest, status: str, error: str = "", then: str = ""
+    connection: PbxConnection, request: HttpRequest, status: str, error: str = "", also: str = ""
 ) -> InboundRequest:
     inbound = InboundRequest(
         connection=connection,
@@ -54,7 +54,7 @@ def _store(
         status=status,
         error=error,
     )
-    rawsql.insert(inbound, then=then)
+    rawsql.insert(inbound, also=also)
     return inbound
 
 
@@ -122,8 +122,8 @@ def pbx_webhook(request: HttpRequest, key: str) -> JsonResponse:
     if settings.PBX_APPLY_IN_WORKER and connection.format == PbxConnection.Format.NATIVE:
         # Answered once stored: the applier (manage.py apply_pbx_events) applies it next.
         try:
-            # The applier's wake-up call goes with the INSERT: one round trip, one commit.
-            _store(connection, request, Status.RECEIVED, then=applier.WAKE)
+            # The applier's wake-up call goes with the INSERT: one statement, one commit.
+            _store(connection, request, Status.RECEIVED, also=applier.WAKE)
         except DatabaseError:
             log.exception("PBX webhook: cannot store a request of connection %s", connection.pk)
             return _retry_later()

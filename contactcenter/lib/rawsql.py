@@ -9,6 +9,13 @@ SQLite, JSON), so the results are what the ORM would have given.
 
 Only portable SQL: PostgreSQL and SQLite (3.35 or newer, for RETURNING) both run it. The SQL
 text of each statement is built once per model and kept (`functools.cache`).
+
+On PostgreSQL the statements here bind their parameters on the server, unlike the ORM's (Django
+binds on the client by default, which also lets a query string hold several statements): the
+values travel apart from the SQL, psycopg converts them in C instead of quoting each into the
+text, and a statement run `prepare_threshold` times on a connection is prepared there, parsed and
+planned once instead of on every run. So every statement here is one statement, and each
+parameter's type must be clear from where it stands (no bare `%s IS NULL`).
 """
 
 import threading
@@ -22,6 +29,20 @@ from django.db.models import Field, Model
 
 def _db():
     return connections[DEFAULT_DB_ALIAS]
+
+
+def _cursor():
+    """A cursor that binds parameters on the server (PostgreSQL), wrapped as Django wraps its
+    own: its errors are Django's, and execute wrappers and query logging see its statements."""
+    db = _db()
+    if db.vendor != "postgresql":
+        return db.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        return db._prepare_cursor(ServerBindingCursor(db.connection))
 
 
 @contextmanager
@@ -78,7 +99,7 @@ def _reader(model: type[Model], field_names: tuple[str, ...] | None, vendor: str
 def _fetch_later(sql: str, params: Sequence) -> Callable[[], list[tuple]]:
     """Send the query now; its rows when the returned function is called. Inside `pipelined`,
     the queries sent before the first call travel together (one round trip for all)."""
-    cursor = _db().cursor()
+    cursor = _cursor()
     cursor.execute(sql, params)
 
     def fetch() -> list[tuple]:
@@ -194,23 +215,22 @@ def _insert_sql(model: type[Model], ignore_conflict: bool) -> tuple[list[Field],
     return fields, sql
 
 
-def insert(obj: Model, *, ignore_conflict: bool = False, then: str = "") -> bool:
+def insert(obj: Model, *, ignore_conflict: bool = False, also: str = "") -> bool:
     """INSERT `obj` and set its primary key, as `save()` would for a new row. With
     `ignore_conflict`, a row that would break a unique constraint is not written and False is
     returned (INSERT ... ON CONFLICT DO NOTHING: one statement, no savepoint).
 
-    `then`: a statement without parameters sent in the same round trip, on PostgreSQL only (one
-    query string, one implicit transaction when autocommitting), such as a NOTIFY."""
+    `also`: on PostgreSQL only, an SQL expression over the new row's columns, evaluated in the
+    same statement for its effect (such as a NOTIFY): one statement, one round trip, and one
+    implicit transaction when autocommitting."""
     db = _db()
     fields, sql = _insert_sql(type(obj), ignore_conflict)
     values = [f.get_db_prep_save(f.pre_save(obj, True), db) for f in fields]
-    with db.cursor() as cursor:
-        if then and db.vendor == "postgresql":
-            # psycopg's client-side binding sends a query with several statements as one
-            # simple query; the cursor then reads the first statement's result.
-            cursor.execute(f"{sql}; {then}", values)
-        else:
-            cursor.execute(sql, values)
+    if also and db.vendor == "postgresql":
+        pk = _quote(obj._meta.pk.column)
+        sql = f"WITH inserted AS ({sql}) SELECT {pk}, {also} FROM inserted"
+    with _cursor() as cursor:
+        cursor.execute(sql, values)
         row = cursor.fetchone()
     if row is None:
         return False
@@ -230,7 +250,7 @@ def insert_many(objs: Sequence[Model], *, ignore_conflict: bool = False) -> None
     fields, sql = _insert_sql(type(objs[0]), ignore_conflict)
     sql = sql[: sql.rindex(" RETURNING ")]
     rows = [[f.get_db_prep_save(f.pre_save(obj, True), db) for f in fields] for obj in objs]
-    with db.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.executemany(sql, rows)
 
 
@@ -248,7 +268,7 @@ def update(obj: Model, field_names: Iterable[str]) -> None:
     db = _db()
     fields, sql = _update_sql(type(obj), tuple(field_names))
     values = [f.get_db_prep_save(f.pre_save(obj, False), db) for f in fields]
-    with db.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, [*values, obj.pk])
 
 
@@ -260,7 +280,7 @@ def update_many(objs: Sequence[Model], field_names: Iterable[str]) -> None:
     db = _db()
     fields, sql = _update_sql(type(objs[0]), tuple(field_names))
     rows = [[*(f.get_db_prep_save(f.pre_save(o, False), db) for f in fields), o.pk] for o in objs]
-    with db.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.executemany(sql, rows)
 
 
@@ -271,7 +291,7 @@ def execute_later(sql: str, params: Sequence = ()) -> Callable[[], list[tuple]]:
 
 def execute(sql: str, params: Sequence = ()) -> list[tuple]:
     """Run one statement; the rows it returned (none for a write without RETURNING)."""
-    with _db().cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         if (pipeline := getattr(_pipeline, "current", None)) is not None:
             pipeline.sync()  # the statement's answer; `description` is empty until it comes
@@ -281,7 +301,7 @@ def execute(sql: str, params: Sequence = ()) -> list[tuple]:
 def execute_many(sql: str, rows: Sequence[Sequence]) -> None:
     """Run one statement for each row of parameters, sent together (one round trip)."""
     if rows:
-        with _db().cursor() as cursor:
+        with _cursor() as cursor:
             cursor.executemany(sql, rows)
 
 
