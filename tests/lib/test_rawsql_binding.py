@@ -10,6 +10,7 @@ from contactcenter.tenancy.models import Company
 
 pytestmark = pytest.mark.django_db
 
+
 def _prepared() -> list[str]:
     return [sql for (sql,) in rawsql.execute("SELECT statement FROM pg_prepared_statements")]
 
