@@ -42,14 +42,26 @@ def _retry_later() -> JsonResponse:
     return response
 
 
+def _stored_headers(request: HttpRequest) -> dict[str, str]:
+    """The request's headers worth keeping, read from META by name (`request.headers` would
+    convert every header the request has)."""
+    found = {}
+    for name in _STORED_HEADERS:
+        key = "CONTENT_TYPE" if name == "content-type" else "HTTP_" + name.upper().replace("-", "_")
+        if (value := request.META.get(key)) is not None:
+            found[name.title()] = value  # as `request.headers` names them
+    return found
+
+
 def _store(
     connection: PbxConnection, request: HttpRequest, status: str, error: str = "", also: str = ""
 ) -> InboundRequest:
+    headers = _stored_headers(request)
     inbound = InboundRequest(
         connection=connection,
         remote_addr=request.META.get("REMOTE_ADDR") or None,
-        content_type=request.headers.get("content-type", "")[:200],
-        headers={k: v for k, v in request.headers.items() if k.lower() in _STORED_HEADERS},
+        content_type=headers.get("Content-Type", "")[:200],
+        headers=headers,
         body=request.body,
         status=status,
         error=error,
@@ -70,7 +82,7 @@ def _store_refused(connection, request, status: str, error: str, http_status: in
 def _parse(connection: PbxConnection, request: HttpRequest, received_at) -> list:
     """Authenticate (SignatureError) and parse (PayloadError) by the connection's format."""
     if connection.format == PbxConnection.Format.NATIVE:
-        native.verify(connection.secret, request.headers, request.body, now=time.time())
+        native.verify(connection.secret, _stored_headers(request), request.body, now=time.time())
         return native.parse(request.body)
     if connection.format == PbxConnection.Format.ZAMMAD:
         # Generic CTI bridges authenticate by the secret URL key alone, as in Zammad.

@@ -47,3 +47,55 @@ def test_execute_wrappers_see_rawsqls_statements():
         rawsql.select(Company, "slug = %s", ["bank"])
     assert len(seen) == 1
     assert seen[0].endswith('FROM "tenancy_company" WHERE slug = %s')
+
+
+def _row(model, pk):
+    return model.objects.filter(pk=pk).values().get()
+
+
+def test_rows_written_are_the_ones_the_orm_writes(company):
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from telephony.models import Call, InboundRequest, PbxConnection
+
+    pbx = PbxConnection.objects.create(name="PBX", company=company, format="native", secret="s")
+    moscow = timezone(timedelta(hours=3))
+    values = {
+        "company": company,
+        "connection_id": pbx.pk,
+        "direction": "outbound",  # a plain string
+        "caller": "8 916 123-45-67",
+        "outcome": Call.Outcome.ANSWERED,  # an enum member, a string to the database
+        "offered_at": datetime(2026, 11, 23, 12, 0, tzinfo=moscow),  # another zone than UTC
+        "answered_at": datetime(2026, 11, 23, 9, 0, 30, tzinfo=UTC),
+        "talk_seconds": 42,
+        "hold_seconds": True,  # an int to Python, converted by the ORM
+        "transfer_count": 0,
+    }
+    by_orm = Call.objects.create(pbx_call_id="orm", **values)
+    by_rawsql = Call(pbx_call_id="raw", **values)
+    assert rawsql.insert(by_rawsql) is True
+    expected = _row(Call, by_orm.pk) | {"id": by_rawsql.pk, "pbx_call_id": "raw"}
+    assert _row(Call, by_rawsql.pk) == expected
+    assert expected["hold_seconds"] == 1
+
+    by_rawsql.ended_at = by_orm.ended_at = datetime(2026, 11, 23, 9, 5, tzinfo=UTC)
+    by_rawsql.outcome = by_orm.outcome = Call.Outcome.ABANDONED
+    by_orm.save(update_fields=["ended_at", "outcome"])
+    rawsql.update_many([by_rawsql], ["ended_at", "outcome"])
+    assert _row(Call, by_rawsql.pk) == _row(Call, by_orm.pk) | {
+        "id": by_rawsql.pk,
+        "pbx_call_id": "raw",
+    }
+
+    # Types that always take the ORM's conversion: an address, JSON, bytes, a set-by-itself time.
+    stored = {"connection": pbx, "remote_addr": "10.0.0.7", "headers": {"A": "b"}, "body": b"{}"}
+    orm_request = InboundRequest.objects.create(**stored)
+    raw_request = InboundRequest(**stored)
+    rawsql.insert(raw_request)
+    orm_row, raw_row = _row(InboundRequest, orm_request.pk), _row(InboundRequest, raw_request.pk)
+    assert raw_row.pop("received_at") >= orm_row.pop("received_at")
+    assert raw_row | {"id": 0, "body": bytes(raw_row["body"])} == orm_row | {
+        "id": 0,
+        "body": bytes(orm_row["body"]),
+    }

@@ -55,6 +55,28 @@ def test_a_signed_event_is_stored_and_applied(client, connection, customer):
     assert bytes(inbound.body) == json.dumps(ringing()).encode()
 
 
+def test_the_stored_request_keeps_the_headers_that_tell_where_it_came_from(client, connection):
+    body = json.dumps(ringing()).encode()
+    signed = native.sign(connection.secret, body, 1_795_000_000)
+    with mock.patch("telephony.webhooks.time.time", return_value=1_795_000_010):
+        response = client.post(
+            f"/telephony/webhooks/{connection.key}/",
+            data=body,
+            content_type="application/json",
+            headers={**signed, "User-Agent": "Asterisk bridge/2.1", "Authorization": "Basic x"},
+            REMOTE_ADDR="10.1.2.3",
+        )
+    assert response.status_code == 200
+    inbound = InboundRequest.objects.get()
+    assert inbound.headers == {
+        "Content-Type": "application/json",
+        "User-Agent": "Asterisk bridge/2.1",
+        "X-Cc-Timestamp": "1795000000",
+        "X-Cc-Signature": signed["X-CC-Signature"],
+    }
+    assert (inbound.content_type, inbound.remote_addr) == ("application/json", "10.1.2.3")
+
+
 def test_a_duplicate_answers_200_and_changes_nothing(client, connection):
     post_native(client, connection, ringing())
     before = list(Call.objects.values())
