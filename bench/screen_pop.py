@@ -102,7 +102,9 @@ class Agents:
         self.index_of_agent = {agent_id: i for i, agent_id in enumerate(centre.agent_ids)}
         # call id -> [(client index, arrival time)]; a state change names its agent.
         self.arrivals: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        self.waiters: dict[tuple[str, int], asyncio.Future] = {}
+        self.notices: dict[str, list[tuple[int, float]]] = defaultdict(list)  # ringing notices
+        self.waiters: dict[tuple[str, int], asyncio.Future] = {}  # the first message of a call
+        self.card_waiters: dict[tuple[str, int], asyncio.Future] = {}  # its first "call" one
         self.received = [0] * len(centre.agent_ids)
         self.states = 0
         self.foreign_states = 0
@@ -144,12 +146,18 @@ class Agents:
                 message = json.loads(raw)
                 self.received[index] += 1
                 kind = message.get("type")
-                call_id = (message.get("call") or {}).get("pbx_call_id")
-                if kind == "call" and call_id:
-                    self.arrivals[call_id].append((index, arrived))
-                    waiter = self.waiters.pop((call_id, index), None)
-                    if waiter is not None and not waiter.done():
-                        waiter.set_result(arrived)
+                call_id = (message.get("call") or message.get("ringing") or {}).get("pbx_call_id")
+                if kind in ("call", "ringing") and call_id:
+                    (self.arrivals if kind == "call" else self.notices)[call_id].append(
+                        (index, arrived)
+                    )
+                    waiters = [self.waiters]
+                    if kind == "call":
+                        waiters.append(self.card_waiters)
+                    for pending in waiters:
+                        waiter = pending.pop((call_id, index), None)
+                        if waiter is not None and not waiter.done():
+                            waiter.set_result(arrived)
                 elif kind == "state":
                     self.states += 1
                     about = (message.get("state") or {}).get("agent_id")
@@ -163,9 +171,17 @@ class Agents:
             self.dropped.append((index, ws.close_code))
 
     def expect(self, call_id: str, index: int) -> asyncio.Future:
-        """A future set to the arrival time of the first message about `call_id` at `index`."""
+        """A future set to the arrival time of the first message about `call_id` at `index`:
+        the ringing notice the webhook sends, or the applier's call message if it comes first."""
         future = asyncio.get_running_loop().create_future()
         self.waiters[(call_id, index)] = future
+        return future
+
+    def expect_card(self, call_id: str, index: int) -> asyncio.Future:
+        """A future set to the arrival time of the first call message about `call_id` at
+        `index`: the call applied, whose card the workspace then fetches."""
+        future = asyncio.get_running_loop().create_future()
+        self.card_waiters[(call_id, index)] = future
         return future
 
     async def close(self, concurrency: int = 25):
@@ -242,9 +258,10 @@ async def background(load: Load, agents: list[int], lanes: int, rate: float, sto
 
 
 async def sampler(load: Load, agents: Agents, sample: list[int], per_second: float, stop, start):
-    """Timed pops: (latencies to arrival, POST answer times, pops that never arrived, ticks
-    skipped because MAX_SAMPLES_IN_FLIGHT calls were still waiting: the server is saturated)."""
-    latencies, answer_times, lost = [], [], []
+    """Timed pops: (latencies to the first message, latencies to the call message, POST answer
+    times, pops that never arrived, ticks skipped because MAX_SAMPLES_IN_FLIGHT calls were still
+    waiting: the server is saturated)."""
+    latencies, card_latencies, answer_times, lost = [], [], [], []
     tasks = []
     in_flight = skipped = 0
 
@@ -263,12 +280,16 @@ async def sampler(load: Load, agents: Agents, sample: list[int], per_second: flo
         queued, ringing, answered, hangup = planned.bodies
         await load.send(planned.call_id, queued)
         arrival = agents.expect(planned.call_id, index)
+        card = agents.expect_card(planned.call_id, index)
         started = time.perf_counter()
-        answer_times.append(await load.send(planned.call_id, ringing))
+        answered_in = await load.send(planned.call_id, ringing)
         try:
             arrived = await asyncio.wait_for(arrival, ARRIVAL_TIMEOUT)
+            card_arrived = await asyncio.wait_for(card, ARRIVAL_TIMEOUT)
             if started >= start:
                 latencies.append(arrived - started)
+                card_latencies.append(card_arrived - started)
+                answer_times.append(answered_in)
         except TimeoutError:
             lost.append(planned.call_id)
         await load.send(planned.call_id, answered)
@@ -288,7 +309,7 @@ async def sampler(load: Load, agents: Agents, sample: list[int], per_second: flo
         # One sample agent after another: each has seconds between its calls.
         tasks.append(asyncio.create_task(one(n, sample[n % len(sample)])))
     await asyncio.gather(*tasks)
-    return latencies, answer_times, lost, skipped
+    return latencies, card_latencies, answer_times, lost, skipped
 
 
 async def baseline(agents: Agents, sample: list[int], per_second: float, stop, start):
@@ -429,7 +450,7 @@ def _row(label: str, values: list[float]) -> str:
 
 def report(args, centre, outcome, logs) -> int:
     agents, load = outcome["agents"], outcome["load"]
-    pop_latencies, answer_times, lost_pops, skipped = outcome["pops"]
+    pop_latencies, card_latencies, answer_times, lost_pops, skipped = outcome["pops"]
     base_latencies, lost_base = outcome["baseline"]
     print(
         f"\n(b) screen-pop: {args.agents} agents connected, background "
@@ -444,6 +465,7 @@ def report(args, centre, outcome, logs) -> int:
         )
     print(f"{'':34}{'p50':>10}{'p99':>10}{'max':>10}{'samples':>9}")
     print(_row("pop: POST start -> websocket", pop_latencies))
+    print(_row("  the call applied -> websocket", card_latencies))
     print(_row("  the POST's answer (for reference)", answer_times))
     print(_row("group_send -> websocket (baseline)", base_latencies))
     if pop_latencies and base_latencies:
@@ -474,7 +496,7 @@ def report(args, centre, outcome, logs) -> int:
     # Isolation: every message about a call went to the one agent it rang, and nobody else.
     misdelivered = 0
     unreached = 0
-    for call_id, received in agents.arrivals.items():
+    for call_id, received in [*agents.arrivals.items(), *agents.notices.items()]:
         if call_id.startswith("baseline-"):
             continue
         target = load.target_of.get(call_id)
@@ -485,13 +507,16 @@ def report(args, centre, outcome, logs) -> int:
         ):
             unreached += 1
     call_messages = sum(len(v) for v in agents.arrivals.values())
+    notices = sum(len(v) for v in agents.notices.values())
     print(
         f"\nmessages: {sum(agents.received):,} received by {sum(1 for r in agents.received if r)} "
-        f"clients: {call_messages:,} about calls, {agents.states:,} agent states"
+        f"clients: {call_messages:,} about calls, {notices:,} ringing notices, "
+        f"{agents.states:,} agent states"
         + "".join(f", {n:,} {kind}" for kind, n in agents.other_types.items())
     )
     print(
-        f"isolation: {misdelivered} call messages and {agents.foreign_states} state messages "
+        f"isolation: {misdelivered} call messages and notices and {agents.foreign_states} state "
+        "messages "
         f"reached a client other than the agent they were about"
     )
     if outcome["ws_exceptions"]:

@@ -50,6 +50,9 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
     async def state_update(self, event):
         await self.send_json({"type": "state", "state": event["state"]})
 
+    async def call_ringing(self, event):
+        await self.send_json({"type": "ringing", "ringing": event["ringing"]})
+
 
 @database_sync_to_async
 def _live_snapshot(user) -> tuple[list[int], dict]:

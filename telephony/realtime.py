@@ -206,3 +206,14 @@ def push_state(agent_id: int, company_id: int, payload: dict) -> None:
         ],
         f"state of agent {agent_id}",
     )
+
+
+def push_ringing(notices: list[tuple[int, dict]]) -> None:
+    """Ringing notices (telephony.ringing), each to the agent whose phone rings."""
+    _send(
+        [
+            (agent_group(agent_id), {"type": "call.ringing", "ringing": n})
+            for agent_id, n in notices
+        ],
+        f"ringing notice for agents {', '.join(str(agent_id) for agent_id, _n in notices)}",
+    )

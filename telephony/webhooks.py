@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from contactcenter.lib import rawsql
 from contactcenter.lib.phones import lookup_key
-from telephony import applier, connections
+from telephony import applier, connections, ringing
 from telephony.inbound import request_apply
 from telephony.models import BlockedNumber, InboundRequest, PbxConnection
 from telephony.pbx import native, twilio, zammad
@@ -139,6 +139,8 @@ def pbx_webhook(request: HttpRequest, key: str) -> JsonResponse:
         except DatabaseError:
             log.exception("PBX webhook: cannot store a request of connection %s", connection.pk)
             return _retry_later()
+        # Who is calling, to the ringing agent now; the card follows once the event is applied.
+        ringing.announce(connection, events)
         return JsonResponse({"accepted": len(events)}, status=202)
 
     try:

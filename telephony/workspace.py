@@ -344,6 +344,9 @@ def _strings() -> dict:
         "card_failed": _("The call's card could not be loaded: %(status)s."),
         "card_forbidden": _("This call is no longer yours: its card is not shown."),
         "save_failed": _("Not saved: the server could not be reached. Try again."),
+        "customer": _("Customer"),
+        "unknown_caller": _("Unknown caller: no customer has this number."),
+        "card_loading": _("The rest of the card is on its way."),
     }
 
 

@@ -2,7 +2,8 @@
 //
 // A "state" message updates the state display; a "call" message brings the call's card, fetched
 // from the server as rendered HTML (translated and scoped like any page), or moves the status of
-// a card already shown. After a dropped connection it reconnects by itself, waiting 1 s and then
+// a card already shown. A "ringing" message (sent by the webhook before the event is in the call
+// log) shows the caller and their customers at once, until the call's card replaces it. After a dropped connection it reconnects by itself, waiting 1 s and then
 // twice as long each time, up to 15 s; the server sends the current states and calls again on
 // every connect, so nothing is missed. Every text shown comes from the page (#workspace-strings).
 (function () {
@@ -24,6 +25,8 @@
   var RANK = { ringing: 0, on_call: 1, ended: 2 };
   var states = {}; // agent row id -> its latest state payload
   var pending = {}; // call id -> the latest status pushed while its card is being fetched
+  var known = {}; // PBX call id -> true once a "call" message named it: its card comes or came
+  var NOTICE_SECONDS = 60; // a notice whose card never came (a repeated, late event) goes
   var timeFormat = makeTimeFormat();
 
   function format(text, values) {
@@ -80,6 +83,8 @@
         onState(message.state);
       } else if (message.type === "call" && message.call) {
         onCall(message.call);
+      } else if (message.type === "ringing" && message.ringing) {
+        onRinging(message.ringing);
       }
     });
     socket.addEventListener("close", function () {
@@ -380,7 +385,60 @@
     });
   }
 
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) {
+      node.className = className;
+    }
+    if (text) {
+      node.textContent = text;
+    }
+    return node;
+  }
+
+  function onRinging(notice) {
+    var selector = '.ringing-notice[data-pbx-call-id="' + CSS.escape(notice.pbx_call_id) + '"]';
+    if (known[notice.pbx_call_id] || cardBox.querySelector(selector)) {
+      return;
+    }
+    // Built from text nodes only: the caller's number is whatever the PBX sent.
+    var card = element("article", "call-card ringing-notice status-ringing");
+    card.dataset.pbxCallId = notice.pbx_call_id;
+    card.dataset.status = "ringing";
+    var head = element("header", "call-card-head");
+    head.appendChild(element("span", "badge call-status", strings.statuses.ringing));
+    head.appendChild(element("strong", "caller", notice.caller || notice.caller_e164 || "—"));
+    if (notice.caller_e164) {
+      head.appendChild(element("code", "e164", notice.caller_e164));
+    }
+    card.appendChild(head);
+    var customers = element("section", "card-customers");
+    customers.appendChild(element("h2", "", strings.customer));
+    if (notice.customers.length) {
+      var list = element("ul", "card-list");
+      notice.customers.forEach(function (customer) {
+        var link = element("a", "", customer.name);
+        link.href = customer.url;
+        link.target = "_blank";
+        link.rel = "noopener";
+        var item = element("li");
+        item.appendChild(link);
+        list.appendChild(item);
+      });
+      customers.appendChild(list);
+    } else {
+      customers.appendChild(element("p", "unknown-caller", strings.unknown_caller));
+    }
+    card.appendChild(customers);
+    card.appendChild(element("p", "quiet", strings.card_loading));
+    showCard(card);
+    window.setTimeout(function () {
+      card.remove();
+    }, NOTICE_SECONDS * 1000);
+  }
+
   function onCall(call) {
+    known[call.pbx_call_id] = true;
     var status = callStatus(call);
     var card = findCard(call.id);
     if (card) {

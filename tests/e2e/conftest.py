@@ -6,6 +6,7 @@ shared in-memory database) and the same channel layer; tests use `transactional_
 server's threads only see committed rows.
 """
 
+import asyncio
 import os
 import socket
 import threading
@@ -28,11 +29,28 @@ class AsgiServer:
     network cut would, and serves again on the same address."""
 
     def __init__(self, app):
-        self.app = app
+        self.app = self._noting_the_loop(app)
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = None
         self._thread = None
+
+    def _noting_the_loop(self, app):
+        async def noted(scope, receive, send):
+            self.loop = asyncio.get_running_loop()
+            await app(scope, receive, send)
+
+        return noted
+
+    def run_sync(self, function):
+        """Run `function` as the server runs its sync code (in a thread of its event loop, after
+        a first request): the in-memory channel layer's pushes reach its consumers only from
+        there."""
+        from asgiref.sync import sync_to_async
+
+        coroutine = sync_to_async(function)()
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=10)
 
     def start(self) -> None:
         config = uvicorn.Config(

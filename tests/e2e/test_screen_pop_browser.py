@@ -109,3 +109,33 @@ def test_the_workspace_reconnects_by_itself_and_gets_the_next_call(asgi_server, 
     post_event(asgi_server.url, connection, **ringing("e2", "call-2", "101"))
     anna.locator(CARD).wait_for()
     assert "Ivan Petrov" in anna.locator(CARD).inner_text()
+
+
+def test_who_is_calling_shows_before_the_event_is_applied_then_the_card(
+    asgi_server, new_page, phones, settings
+):
+    from telephony import applier
+
+    settings.PBX_APPLY_IN_WORKER = True  # stored and answered; the applier runs when told below
+    connection, people = phones
+    anna, _ = open_workspace(new_page, asgi_server, people["anna"])
+    boris, boris_frames = open_workspace(new_page, asgi_server, people["boris"])
+
+    answer = post_event(asgi_server.url, connection, **ringing("e3", "call-3", "101"))
+    assert answer == {"accepted": 1}
+
+    notice = anna.locator(f"{CARD}.ringing-notice")
+    notice.wait_for()
+    assert notice.get_attribute("data-pbx-call-id") == "call-3"
+    text = notice.inner_text()
+    assert "8 (916) 123-45-67" in text and "+79161234567" in text
+    assert notice.locator("a", has_text="Ivan Petrov").count() == 1
+
+    assert asgi_server.run_sync(applier.apply_pending) == 1
+    anna.locator(f"{CARD}[data-call-id]").wait_for()
+    assert anna.locator(".ringing-notice").count() == 0
+    assert "Ivan Petrov" in anna.locator(CARD).inner_text()
+
+    time.sleep(0.5)
+    assert boris.locator(CARD).count() == 0
+    assert [f for f in boris_frames if "call-3" in f or "Petrov" in f] == []

@@ -113,3 +113,111 @@ async def test_a_quiet_connection_outlives_the_layers_blocking_read(setup):
     assert (await anna.receive_json_from(timeout=2))["call"]["pbx_call_id"] == "c1"
     assert (await anna.receive_json_from(timeout=2))["type"] == "state"
     await anna.disconnect()
+
+
+def _post_stored(connection, payload: dict, refuse_table: str = ""):
+    """Post a signed native request as PBX_APPLY_IN_WORKER answers it (stored, then applied by
+    the applier, which is not running here); with `refuse_table`, reads of it fail."""
+    import time
+
+    from django import db
+    from django.db import OperationalError
+    from django.test import Client
+
+    from telephony.pbx import native
+
+    def refuse(execute, sql, params, many, context):
+        if refuse_table and refuse_table in sql:
+            raise OperationalError("connection refused")
+        return execute(sql, params, many, context)
+
+    body = json.dumps(payload).encode()
+    with db.connection.execute_wrapper(refuse):
+        return Client().post(
+            f"/telephony/webhooks/{connection.key}/",
+            data=body,
+            content_type="application/json",
+            headers=native.sign(connection.secret, body, int(time.time())),
+        )
+
+
+def _event(type_: str, caller: str = "8 (916) 123-45-67", **extra) -> dict:
+    return {
+        "event_id": f"c9-{type_}",
+        "call_id": "c9",
+        "type": type_,
+        "timestamp": T0.isoformat(),
+        "caller": caller,
+        **extra,
+    }
+
+
+@pytest.fixture
+def stored(settings, setup):
+    settings.PBX_APPLY_IN_WORKER = True
+    setup["connection"].secret = "s3cret"
+    setup["connection"].save()
+    return setup
+
+
+async def test_a_stored_ringing_request_tells_the_ringing_agent_alone_who_is_calling(
+    stored, customer, company
+):
+    from telephony.models import Call, InboundRequest
+
+    anna = await connect(stored["anna"])
+    boris = await connect(stored["boris"])
+    stranger = await connect(stored["stranger"])
+    queued = await sync_to_async(_post_stored)(stored["connection"], _event("queued"))
+    assert queued.status_code == 202
+    assert await anna.receive_nothing(timeout=0.2)  # not ringing anyone yet
+    response = await sync_to_async(_post_stored)(
+        stored["connection"], _event("ringing", agent="101")
+    )
+    assert (response.status_code, response.json()) == (202, {"accepted": 1})
+    message = await anna.receive_json_from(timeout=2)
+    assert message == {
+        "type": "ringing",
+        "ringing": {
+            "pbx_call_id": "c9",
+            "company": company.slug,
+            "caller": "8 (916) 123-45-67",
+            "caller_e164": "+79161234567",
+            "ringing_at": T0.isoformat(),
+            "customers": [
+                {"id": customer.pk, "name": "Ivan Petrov", "url": f"/customers/{customer.pk}/"}
+            ],
+        },
+    }
+    # Before the applier: nothing of it is in the call log yet.
+    assert await Call.objects.filter(pbx_call_id="c9").acount() == 0
+    assert await InboundRequest.objects.filter(status="received").acount() == 2
+    # The agent of the other company with the same extension, and the colleague: nothing.
+    assert await boris.receive_nothing(timeout=0.2)
+    assert await stranger.receive_nothing(timeout=0.2)
+    for communicator in (anna, boris, stranger):
+        await communicator.disconnect()
+
+
+async def test_an_unknown_caller_is_announced_without_customers(stored, company):
+    anna = await connect(stored["anna"])
+    response = await sync_to_async(_post_stored)(
+        stored["connection"], _event("ringing", caller="", agent="101")
+    )
+    assert response.status_code == 202
+    message = await anna.receive_json_from(timeout=2)
+    assert (message["ringing"]["caller_e164"], message["ringing"]["customers"]) == ("", [])
+    await anna.disconnect()
+
+
+async def test_a_failed_notice_changes_nothing_for_the_stored_request(stored):
+    from telephony.models import InboundRequest
+
+    anna = await connect(stored["anna"])
+    response = await sync_to_async(_post_stored)(
+        stored["connection"], _event("ringing", agent="101"), refuse_table="telephony_extension"
+    )
+    assert (response.status_code, response.json()) == (202, {"accepted": 1})
+    assert await InboundRequest.objects.filter(status="received").acount() == 1
+    assert await anna.receive_nothing(timeout=0.3)
+    await anna.disconnect()
