@@ -30,6 +30,14 @@ def live_group(company_id: int) -> str:
     return f"live.{company_id}"
 
 
+def customer_links(customers: list[tuple[int, str]]) -> list[dict]:
+    """Customers as (id, name), as a screen lists them: with the link to each one's page."""
+    return [
+        {"id": pk, "name": name, "url": reverse("crm:customer_detail", args=[pk])}
+        for pk, name in customers
+    ]
+
+
 def call_payload(call: Call, customers: list[tuple[int, str]] | None = None) -> dict:
     """What the agent's screen shows of a call: JSON types only (Redis forgives nothing).
 
@@ -37,10 +45,7 @@ def call_payload(call: Call, customers: list[tuple[int, str]] | None = None) -> 
     """
     if customers is None:
         customers = [(c.pk, c.display_name) for c in call.customers.all()]
-    customers = [
-        {"id": pk, "name": name, "url": reverse("crm:customer_detail", args=[pk])}
-        for pk, name in customers
-    ]
+    customers = customer_links(customers)
     return {
         "id": call.pk,
         "pbx_call_id": call.pbx_call_id,

@@ -17,11 +17,10 @@ the PBX's answer or the applier's card (logged, as every skipped push).
 import logging
 
 from django.db import DatabaseError
-from django.urls import reverse
 
 from contactcenter.lib import rawsql
 from contactcenter.lib.phones import lookup_key
-from crm.models import Customer, CustomerPhone
+from crm.selectors import customer_names_by_phone_later
 from telephony import realtime
 from telephony.models import Extension, PbxConnection
 from telephony.pbx.events import CallEvent, CallEventKind
@@ -52,17 +51,7 @@ def notices(connection: PbxConnection, events: list) -> list[tuple[int, dict]]:
                 "WHERE company_id = %s AND number = %s ORDER BY agent_id",
                 [company.pk, event.agent],
             )
-            customers = (
-                rawsql.execute_later(
-                    f"SELECT c.id, c.display_name FROM {Customer._meta.db_table} c "
-                    "WHERE c.company_id = %s AND c.id IN (SELECT p.customer_id FROM "
-                    f"{CustomerPhone._meta.db_table} p WHERE p.company_id = %s AND p.e164 = %s) "
-                    "ORDER BY c.display_name, c.id",
-                    [company.pk, company.pk, e164],
-                )
-                if e164
-                else (lambda: [])
-            )
+            customers = customer_names_by_phone_later(company.pk, e164) if e164 else (lambda: [])
             reads.append((event, e164, agents, customers))
         found = [(event, e164, agents(), customers()) for event, e164, agents, customers in reads]
     result = []
@@ -73,10 +62,7 @@ def notices(connection: PbxConnection, events: list) -> list[tuple[int, dict]]:
             "caller": event.caller,
             "caller_e164": e164 or "",
             "ringing_at": event.occurred_at.isoformat(),
-            "customers": [
-                {"id": pk, "name": name, "url": reverse("crm:customer_detail", args=[pk])}
-                for pk, name in customers
-            ],
+            "customers": realtime.customer_links(customers),
         }
         result.extend((agent_id, notice) for (agent_id,) in agents)
     return result
@@ -84,8 +70,6 @@ def notices(connection: PbxConnection, events: list) -> list[tuple[int, dict]]:
 
 def announce(connection: PbxConnection, events: list) -> None:
     """Push the ringing notices of `events` (a stored request's) to the agents they ring."""
-    if not _ringing(events):
-        return
     try:
         found = notices(connection, events)
     except DatabaseError:

@@ -3,9 +3,10 @@
 // A "state" message updates the state display; a "call" message brings the call's card, fetched
 // from the server as rendered HTML (translated and scoped like any page), or moves the status of
 // a card already shown. A "ringing" message (sent by the webhook before the event is in the call
-// log) shows the caller and their customers at once, until the call's card replaces it. After a dropped connection it reconnects by itself, waiting 1 s and then
-// twice as long each time, up to 15 s; the server sends the current states and calls again on
-// every connect, so nothing is missed. Every text shown comes from the page (#workspace-strings).
+// log) shows the caller and their customers at once, until the call's card replaces it. After a
+// dropped connection it reconnects by itself, waiting 1 s and then twice as long each time, up to
+// 15 s; the server sends the current states and calls again on every connect, so nothing is
+// missed. Every text shown comes from the page (#workspace-strings).
 (function () {
   "use strict";
   var root = document.getElementById("workspace");
