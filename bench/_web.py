@@ -509,6 +509,7 @@ def create_call_centre(*, label: str, agents: int, customers: int, sessions: boo
     from django.utils import timezone
     from django.utils.crypto import get_random_string
 
+    from contactcenter.lib import rawsql
     from contactcenter.tenancy.models import Company, Membership, Role
     from crm.models import Customer, CustomerPhone
     from telephony.models import Agent, Extension, PbxConnection, Queue
@@ -586,6 +587,9 @@ def create_call_centre(*, label: str, agents: int, customers: int, sessions: boo
                 )
                 session_keys.append(key)
             Session.objects.bulk_create(rows)
+    # As the customer import does after a large one: planned without statistics of the new
+    # company, the phone lookup reads every customer of it (rawsql.analyze).
+    rawsql.analyze(Customer, CustomerPhone, Agent, Extension)
     return CallCentre(
         company_id=company.pk,
         connection_id=connection.pk,

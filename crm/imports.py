@@ -45,6 +45,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from contactcenter.lib import rawsql
 from contactcenter.tenancy.models import Company, Membership, validate_time_zone
 from crm.models import (
     Customer,
@@ -72,6 +73,8 @@ logger = logging.getLogger(__name__)
 FORMATS = ("csv", "xlsx")
 # Rows checked, matched and written between two progress reports and lookups of existing customers.
 BATCH_SIZE = 1000
+# Customers an import creates before it refreshes the statistics of their tables.
+ANALYZE_AFTER = 1000
 IGNORE = ""
 CUSTOM_PREFIX = "custom:"
 
@@ -1257,7 +1260,21 @@ def customer_import_run(*, import_id: int, language: str | None = None) -> Custo
         customer_import.refresh_from_db()
     finally:
         progress.close()
+    if customer_import.state == CustomerImport.State.DONE:
+        _statistics_refresh(customer_import.created_count)
     return customer_import
+
+
+def _statistics_refresh(created: int) -> None:
+    """A new client's customer base: its agents' first calls look callers up by phone, which the
+    planner does by the phone index only once it knows the company (rawsql.analyze). The
+    customers are committed whatever happens here."""
+    if created < ANALYZE_AFTER:
+        return
+    try:
+        rawsql.analyze(Customer, CustomerPhone, CustomerEmail)
+    except DatabaseError:
+        logger.warning("statistics not refreshed after an import of %s customers", created)
 
 
 def customer_import_status(customer_import: CustomerImport) -> dict:

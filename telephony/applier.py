@@ -50,6 +50,12 @@ IDLE_LOCK = 8_042_301_170  # any constant nothing else locks
 # requests once more: no request is left without either a NOTIFY or that last look.
 # The payload is the request's id, so that the applier can tell the requests it has already
 # applied from new ones and does not wake for nothing.
+# The stored requests not yet applied, as the partial index `inbound_pending` is defined. Written
+# into the SQL, not passed as a parameter: a prepared statement's generic plan cannot know that a
+# parameter will be 'received', and then reads every stored request in the table (5 ms per batch
+# with 5,000 of them, growing with the table) instead of the index of those waiting.
+PENDING = f"status = '{Status.RECEIVED.value}'"
+
 WAKE = (
     f"CASE WHEN pg_try_advisory_xact_lock_shared({IDLE_LOCK}) THEN NULL"
     f" ELSE pg_notify('{CHANNEL}', id::text)::text END"
@@ -75,9 +81,7 @@ def wait(timeout: float, applied: Container[int] = ()) -> None:
         # Stored while the last batch was applied, without a NOTIFY. (Rows another applier has
         # taken are passed over: a second applier would otherwise spin while the first works.)
         if rawsql.execute(
-            "SELECT 1 FROM telephony_inboundrequest WHERE status = %s"
-            " LIMIT 1 FOR UPDATE SKIP LOCKED",
-            [Status.RECEIVED],
+            f"SELECT 1 FROM telephony_inboundrequest WHERE {PENDING} LIMIT 1 FOR UPDATE SKIP LOCKED"
         ):
             return
         for notify in connection.connection.notifies(timeout=timeout):
@@ -108,8 +112,8 @@ def _apply_batch(limit: int, taken: set[int] | None = None, *, isolated: bool) -
     with transaction.atomic():
         pending = rawsql.select(
             InboundRequest,
-            "status = %s",
-            [Status.RECEIVED],
+            PENDING,
+            [],
             order_by="id",
             limit=limit,
             lock=True,

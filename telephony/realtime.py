@@ -5,17 +5,16 @@ sent after commit. With the channel layer (Redis) down the event stays applied a
 only the screen-pop is skipped, with a log line.
 """
 
-import asyncio
 import logging
-import os
 import threading
 from contextlib import contextmanager
 
-from asgiref.sync import async_to_sync
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import get_channel_layer
+from django.conf import settings
 from django.urls import reverse
 
-from contactcenter.lib.group_send import group_send_many
+from contactcenter.lib.group_send import send_many
 from telephony.models import Agent, AgentState, AgentStateInterval, Call
 
 log = logging.getLogger(__name__)
@@ -94,35 +93,6 @@ def state_payload(agent: Agent | int, interval: AgentStateInterval) -> dict:
 PUSH_TIMEOUT_SECONDS = 2.0
 
 
-class _PushLoop:
-    """One event loop per process, in a daemon thread, for pushes from synchronous code.
-
-    `async_to_sync` starts a loop in a new thread on every call, and channels_redis opens a
-    connection pool per loop: about 4 ms of CPU per message, several messages per PBX event.
-    Kept running, the loop keeps its Redis connections too. (Only for Redis: the in-memory
-    layer's queues belong to the server's own loop, which `async_to_sync` reaches.)
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._pid = 0
-
-    def run(self, coroutine) -> None:
-        with self._lock:
-            # A forked worker inherits the object but not the thread: start its own.
-            if self._loop is None or self._pid != os.getpid():
-                self._loop, self._pid = asyncio.new_event_loop(), os.getpid()
-                threading.Thread(
-                    target=self._loop.run_forever, name="realtime-push", daemon=True
-                ).start()
-            loop = self._loop
-        asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout=PUSH_TIMEOUT_SECONDS)
-
-
-_push_loop = _PushLoop()
-
-
 _held = threading.local()
 
 
@@ -176,10 +146,8 @@ def _send(groups_messages: list[tuple[str, dict]], what: str) -> None:
     if layer is None:
         return
     try:
-        if isinstance(layer, InMemoryChannelLayer):
-            async_to_sync(group_send_many)(layer, groups_messages)
-        else:
-            _push_loop.run(group_send_many(layer, groups_messages))
+        config = settings.CHANNEL_LAYERS[DEFAULT_CHANNEL_LAYER].get("CONFIG", {})
+        send_many(layer, config, groups_messages, timeout=PUSH_TIMEOUT_SECONDS)
     except Exception:  # the layer's own errors (Redis down, timeouts) vary by backend
         log.warning("%s skipped: channel layer unavailable", what)
 

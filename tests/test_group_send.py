@@ -4,6 +4,8 @@ Runs on the channel layer the settings configure: Redis pub/sub in CI (REDIS_URL
 layer without it.
 """
 
+import asyncio
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
@@ -42,3 +44,60 @@ def test_each_member_gets_its_groups_messages_in_order():
     assert sorted(m["n"] for m in to_first) == [1, 2, 3, 4]
     assert [m["n"] for m in to_second] == [1, 3, 4]
     assert to_second[2] == {"type": "x.update", "n": 4, "text": "Привет"}
+
+
+def test_messages_sent_from_synchronous_code_reach_the_layers_consumers_in_order():
+    """send_many: on Redis, published without the layer's client (one pipeline), as the layer
+    itself publishes them; on the in-memory layer, through it."""
+    from asgiref.sync import sync_to_async
+    from channels import DEFAULT_CHANNEL_LAYER
+    from django.conf import settings
+
+    from contactcenter.lib.group_send import send_many
+
+    layer = get_channel_layer()
+    config = settings.CHANNEL_LAYERS[DEFAULT_CHANNEL_LAYER].get("CONFIG", {})
+
+    async def run():
+        first, second = await layer.new_channel(), await layer.new_channel()
+        await layer.group_add("test.sync.one", first)
+        await layer.group_add("test.sync.two", second)
+        try:
+            await sync_to_async(send_many)(
+                layer,
+                config,
+                [
+                    ("test.sync.one", {"type": "x.update", "n": 1}),
+                    ("test.sync.two", {"type": "x.update", "n": 2, "text": "Привет"}),
+                    ("test.sync.nobody", {"type": "x.update", "n": 0}),
+                    ("test.sync.one", {"type": "x.update", "n": 3, "ids": [1, None]}),
+                ],
+                timeout=2.0,
+            )
+            to_first = [await asyncio.wait_for(layer.receive(first), 5) for _ in range(2)]
+            to_second = [await asyncio.wait_for(layer.receive(second), 5)]
+        finally:
+            await layer.group_discard("test.sync.one", first)
+            await layer.group_discard("test.sync.two", second)
+        return to_first, to_second
+
+    to_first, to_second = async_to_sync(run)()
+    assert to_first == [
+        {"type": "x.update", "n": 1},
+        {"type": "x.update", "n": 3, "ids": [1, None]},
+    ]
+    assert to_second == [{"type": "x.update", "n": 2, "text": "Привет"}]
+
+
+def test_the_redis_publisher_is_used_only_for_the_pub_sub_layer_with_addressed_hosts():
+    from channels.layers import InMemoryChannelLayer
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    from contactcenter.lib import group_send
+
+    config = {"hosts": [{"address": "redis://127.0.0.1:6379/13"}], "prefix": "t:"}
+    pubsub = RedisPubSubChannelLayer(**config)
+    assert isinstance(group_send._publisher(pubsub, config, 1.0), group_send.PubSubPublisher)
+    assert group_send._publisher(InMemoryChannelLayer(), {}, 1.0) is None
+    sentinel = {"hosts": [{"master_name": "m", "sentinels": [("127.0.0.1", 26379)]}]}
+    assert group_send._publisher(RedisPubSubChannelLayer(**sentinel), sentinel, 1.0) is None

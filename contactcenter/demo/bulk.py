@@ -24,6 +24,7 @@ from psycopg.types.json import Jsonb
 
 from contactcenter.demo import names
 from contactcenter.demo.catalogue import BULK_SUBJECTS, COMPANIES, DEMO_SLUGS
+from contactcenter.lib import rawsql
 from contactcenter.tenancy.models import Company, Membership, Role, Team
 from crm.models import (
     Channel,
@@ -517,11 +518,7 @@ def seed_bulk(
             say(f"tickets: {tickets:,}")
     result.tickets_seconds = time.perf_counter() - started
 
-    if postgresql and (result.customers_added or result.tickets_added):
+    if result.customers_added or result.tickets_added:
         # Fresh statistics, or the planner may take the phone index for a scan of a tiny table.
-        tables = (Customer, CustomerPhone, CustomerEmail, Ticket)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "ANALYZE " + ", ".join(connection.ops.quote_name(m._meta.db_table) for m in tables)
-            )
+        rawsql.analyze(Customer, CustomerPhone, CustomerEmail, Ticket)
     return result

@@ -66,6 +66,7 @@ from psycopg.copy import QueuedLibpqWriter
 from contactcenter.demo import names
 from contactcenter.demo.bulk import BulkSeedError
 from contactcenter.demo.catalogue import COMPANIES, DEMO_SLUGS
+from contactcenter.lib import rawsql
 from contactcenter.tenancy.models import Company, Membership, Role, Team
 from telephony.models import Agent, Call, Disposition, Extension, PbxConnection, Queue
 from telephony.pbx.events import Direction
@@ -838,10 +839,9 @@ def seed_calls(
                 _write_sqlite(indexes, plan)
             say(f"calls: {indexes[-1]:,} of {calls:,}")
     added = max(0, calls - have)
-    if postgresql and added:
+    if added:
         # Fresh statistics, or the planner may scan ten million rows for a one-day report.
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE " + connection.ops.quote_name(Call._meta.db_table))
+        rawsql.analyze(Call)
     return CallsResult(
         added=added,
         total=max(calls, have),

@@ -3,9 +3,24 @@
 A PBX event speaks to the agents it rings, their states and the supervisors' live view, and
 the applier hands over a whole batch's messages: sent one after another, each would wait for
 the previous one's round trip to Redis.
+
+From synchronous code (the webhook, the applier, views), `send_many` publishes the messages of
+channels_redis's pub/sub layer with redis-py's synchronous client, in one pipeline per Redis
+host: one round trip for all of them. Sent through the layer's asyncio client instead, from a
+loop kept in a thread of its own, each message cost about 0.4 ms of CPU (the hand-over between
+threads, then redis-py's asyncio machinery, one command at a time behind the layer's lock):
+a fifth of the applier's time per event. What is published is what the layer itself would
+publish (`layer.serialize`, its group channel and shard), so the layer's consumers receive it
+unchanged (tests/test_group_send.py).
 """
 
 import asyncio
+import threading
+
+import redis
+from asgiref.sync import async_to_sync
+from channels_redis.pubsub import RedisPubSubChannelLayer
+from channels_redis.utils import _consistent_hash, decode_hosts
 
 
 async def group_send_many(layer, groups_messages: list[tuple[str, dict]]) -> None:
@@ -18,3 +33,61 @@ async def group_send_many(layer, groups_messages: list[tuple[str, dict]]) -> Non
             await layer.group_send(group, message)
 
     await asyncio.gather(*(send(group, messages) for group, messages in by_group.items()))
+
+
+class PubSubPublisher:
+    """Publishes group messages as `RedisPubSubChannelLayer.group_send` does, synchronously."""
+
+    def __init__(self, layer: RedisPubSubChannelLayer, config: dict, timeout: float):
+        self._layer = layer  # its serializer: msgpack, and encryption when configured
+        self._prefix = config.get("prefix", "asgi")
+        self._clients = []
+        for host in decode_hosts(config.get("hosts")):
+            options = {k: v for k, v in host.items() if k != "address"}
+            # A push waits this long at most: the event it tells of is applied whatever happens.
+            options.update(socket_timeout=timeout, socket_connect_timeout=timeout)
+            pool = redis.ConnectionPool.from_url(host["address"], **options)
+            self._clients.append(redis.Redis(connection_pool=pool))
+
+    @classmethod
+    def supports(cls, config: dict) -> bool:
+        """Hosts given by address (not Sentinel, nor host and port pairs)."""
+        return all(
+            isinstance(h, dict) and "address" in h for h in decode_hosts(config.get("hosts"))
+        )
+
+    def publish(self, groups_messages: list[tuple[str, dict]]) -> None:
+        pipelines: dict[int, redis.client.Pipeline] = {}
+        for group, message in groups_messages:
+            channel = f"{self._prefix}__group__{group}"  # the layer's group channel
+            shard = _consistent_hash(channel, len(self._clients))
+            if shard not in pipelines:
+                pipelines[shard] = self._clients[shard].pipeline(transaction=False)
+            pipelines[shard].publish(channel, self._layer.serialize(message))
+        for pipeline in pipelines.values():
+            pipeline.execute()
+
+
+_publishers: dict[int, PubSubPublisher | None] = {}
+_publishers_lock = threading.Lock()
+
+
+def _publisher(layer, config: dict, timeout: float) -> PubSubPublisher | None:
+    key = id(layer)
+    with _publishers_lock:
+        if key not in _publishers:
+            usable = type(layer) is RedisPubSubChannelLayer and PubSubPublisher.supports(config)
+            _publishers[key] = PubSubPublisher(layer, config, timeout) if usable else None
+        return _publishers[key]
+
+
+def send_many(layer, config: dict, groups_messages: list[tuple[str, dict]], timeout: float) -> None:
+    """`group_send_many` from synchronous code; `config`: the layer's CONFIG in the settings.
+    Raises what the layer or Redis raises."""
+    publisher = _publisher(layer, config, timeout)
+    if publisher is not None:
+        publisher.publish(groups_messages)
+    else:
+        # The in-memory layer's queues belong to the loop of the server that reads them, which
+        # async_to_sync reaches.
+        async_to_sync(group_send_many)(layer, groups_messages)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from contactcenter.tenancy.models import Membership
@@ -1045,3 +1045,64 @@ def test_bulk_create_normalises_what_customer_create_would(company, supervisor):
     assert list(
         anna.history.values_list("history_type", "history_user", "history_change_reason")
     ) == [("+", supervisor.pk, "merge")]
+
+
+def _phone_companies_known_to_the_planner() -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT most_common_vals::text FROM pg_stats "
+            "WHERE tablename = 'crm_customerphone' AND attname = 'company_id'"
+        )
+        row = cursor.fetchone()
+    return [int(v) for v in row[0].strip("{}").split(",")] if row and row[0] else []
+
+
+def test_a_large_import_refreshes_the_statistics_of_the_customer_tables(
+    company, supervisor, monkeypatch
+):
+    monkeypatch.setattr(imports, "ANALYZE_AFTER", 5)
+    analyzed = []
+    real_analyze = imports.rawsql.analyze
+    monkeypatch.setattr(
+        imports.rawsql, "analyze", lambda *models: (analyzed.append(models), real_analyze(*models))
+    )
+    content = "Last name,Phone\n" + "".join(f"Client{n},+7916555000{n}\n" for n in range(5))
+
+    done = run_import(company, supervisor, "five.csv", content.encode())
+
+    assert (done.state, done.created_count) == (CustomerImport.State.DONE, 5)
+    assert analyzed == [(Customer, CustomerPhone, CustomerEmail)]
+    if connection.vendor == "postgresql":
+        # What the phone lookup's plan depends on: the planner knows the company's phones.
+        assert company.pk in _phone_companies_known_to_the_planner()
+
+
+def test_a_small_import_leaves_the_statistics_to_autovacuum(company, supervisor, monkeypatch):
+    monkeypatch.setattr(imports, "ANALYZE_AFTER", 5)
+    analyzed = []
+    monkeypatch.setattr(imports.rawsql, "analyze", lambda *models: analyzed.append(models))
+    content = "Last name,Phone\n" + "".join(f"Client{n},+7916555000{n}\n" for n in range(4))
+
+    done = run_import(company, supervisor, "four.csv", content.encode())
+
+    assert (done.state, done.created_count) == (CustomerImport.State.DONE, 4)
+    assert analyzed == []
+
+
+def test_statistics_that_cannot_be_refreshed_leave_the_import_done(
+    company, supervisor, monkeypatch, caplog
+):
+    monkeypatch.setattr(imports, "ANALYZE_AFTER", 5)
+
+    def fail(*models):
+        raise DatabaseError("analyze refused")
+
+    monkeypatch.setattr(imports.rawsql, "analyze", fail)
+    content = "Last name,Phone\n" + "".join(f"Client{n},+7916555000{n}\n" for n in range(5))
+
+    done = run_import(company, supervisor, "five.csv", content.encode())
+
+    done.refresh_from_db()
+    assert (done.state, done.created_count, done.message) == (CustomerImport.State.DONE, 5, "")
+    assert Customer.objects.for_tenant(company).count() == 5
+    assert "statistics not refreshed after an import of 5 customers" in caplog.text

@@ -204,12 +204,12 @@ def test_a_batch_sends_its_pushes_in_one_hand_over_after_commit(
     )
     with (
         mock.patch("telephony.realtime._send", wraps=realtime._send) as send,
-        mock.patch("telephony.realtime.group_send_many") as group_send_all,
+        mock.patch("telephony.realtime.send_many") as group_send_all,
     ):
         assert applier.apply_pending() == 2
     # Two events, one push each after commit, held and sent together: one trip to the layer.
     assert send.call_count == 3
-    (_layer, messages), _ = group_send_all.call_args
+    (_layer, _config, messages), _ = group_send_all.call_args
     assert group_send_all.call_count == 1
     assert [(group, message["type"]) for group, message in messages] == [
         (f"agent.{agent_101.pk}", "call.update"),
@@ -249,9 +249,9 @@ def test_a_batch_sends_only_the_latest_state_of_each_call_and_agent(
         connection,
         ringing(event_id="e2", type="answered", agent="101", timestamp="2026-11-23T09:00:05Z"),
     )
-    with mock.patch("telephony.realtime.group_send_many") as group_send_all:
+    with mock.patch("telephony.realtime.send_many") as group_send_all:
         assert applier.apply_pending() == 2
-    (_layer, messages), _ = group_send_all.call_args
+    (_layer, _config, messages), _ = group_send_all.call_args
     # Ringing then answered in one batch: each screen hears the call answered and the agent on
     # the call, once; the ringing state in between is not sent.
     assert [(group, message["type"]) for group, message in messages] == [
@@ -424,3 +424,33 @@ def test_requests_another_applier_has_taken_do_not_end_the_wait(client, connecti
     if db_connection.vendor == "postgresql":
         assert waited >= 0.45, f"waited {waited:.2f} s"
     assert applier.apply_pending() == 1
+
+
+def test_the_queue_of_stored_requests_is_read_through_its_partial_index(
+    client, connection, in_worker
+):
+    """The applier's statements are prepared on PostgreSQL: its query for the stored requests
+    must match `inbound_pending` in a generic plan too, or each batch reads the whole table."""
+    post_native(client, connection, ringing(event_id="e1"))
+    captured = []
+
+    def capture(execute, sql, params, many, context):
+        if sql.startswith("SELECT") and 'FROM "telephony_inboundrequest"' in sql:
+            captured.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with db_connection.execute_wrapper(capture):
+        assert applier.apply_pending() == 1
+    [(sql, params)] = captured
+    assert "status\" = 'received'" not in sql  # the ORM's spelling is not what runs here
+    assert "status = 'received'" in sql and list(params) == []
+    if db_connection.vendor == "postgresql":
+        with db_connection.cursor() as cursor:
+            cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+            cursor.execute(f"PREPARE pending_batch AS {sql}")
+            try:
+                cursor.execute("EXPLAIN EXECUTE pending_batch")
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+            finally:
+                cursor.execute("DEALLOCATE pending_batch")
+        assert "inbound_pending" in plan
