@@ -359,15 +359,17 @@ def call_event_apply(
     company = company_for_event(connection, event)
     with transaction.atomic(savepoint=False):
         call = _locked_call(connection, company, event)
+        # By ids: a batch makes one per event, and setting related objects costs more than
+        # the rest of the record (Django's descriptors), which nothing reads back.
         record = CallEventRecord(
-            company=company,
-            connection=connection,
+            company_id=company.pk,
+            connection_id=connection.pk,
             event_id=event.event_id,
-            call=call,
+            call_id=call.pk,
             kind=event.kind,
             occurred_at=event.occurred_at,
             data=event_to_json(event),
-            request=request,
+            request_id=request.pk if request is not None else None,
         )
         # The call row lock serialises every event of this call; the unique (connection, event
         # id) turns a retried event into no row written.
