@@ -16,6 +16,7 @@ unchanged (tests/test_group_send.py).
 
 import asyncio
 import threading
+import weakref
 
 import redis
 from asgiref.sync import async_to_sync
@@ -68,17 +69,19 @@ class PubSubPublisher:
             pipeline.execute()
 
 
-_publishers: dict[int, PubSubPublisher | None] = {}
+# Per layer (settings overridden in tests make new layers), for as long as the layer lives.
+_publishers: "weakref.WeakKeyDictionary[object, PubSubPublisher | None]" = (
+    weakref.WeakKeyDictionary()
+)
 _publishers_lock = threading.Lock()
 
 
 def _publisher(layer, config: dict, timeout: float) -> PubSubPublisher | None:
-    key = id(layer)
     with _publishers_lock:
-        if key not in _publishers:
+        if layer not in _publishers:
             usable = type(layer) is RedisPubSubChannelLayer and PubSubPublisher.supports(config)
-            _publishers[key] = PubSubPublisher(layer, config, timeout) if usable else None
-        return _publishers[key]
+            _publishers[layer] = PubSubPublisher(layer, config, timeout) if usable else None
+        return _publishers[layer]
 
 
 def send_many(layer, config: dict, groups_messages: list[tuple[str, dict]], timeout: float) -> None:

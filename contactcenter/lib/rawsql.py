@@ -381,8 +381,8 @@ def analyze(*models: type[Model]) -> None:
     """Refresh PostgreSQL's statistics of these models' tables now, after a bulk load, rather
     than when autovacuum gets to them (a minute or more later). Until then the planner does not
     know a new company's rows: it takes the company as having one row and reads every row of it
-    through the company's index where the phone index finds one (`bench/README.md`, fourth and
-    fifth sessions: 6 ms instead of 0.08 for a screen-pop's lookup in a company of 2,000
+    through the company's index where the phone index finds one (`bench/README.md`, fifth
+    session: 6 ms instead of 0.08 for a screen-pop's lookup in a company of 2,000
     customers, growing with the company). No-op on SQLite."""
     db = _db()
     if db.vendor != "postgresql":
