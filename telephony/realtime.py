@@ -88,8 +88,9 @@ def state_payload(agent: Agent | int, interval: AgentStateInterval) -> dict:
     }
 
 
-# How long a push may take before the request gives up on it (a hung Redis must not hold the
-# PBX's request for long: the event is applied whatever happens to its push).
+# How long a push waits for Redis, to connect and then for its answer, before the request gives
+# up on it (a hung Redis must not hold the PBX's request for long: the event is applied whatever
+# happens to its push).
 PUSH_TIMEOUT_SECONDS = 2.0
 
 
