@@ -602,6 +602,179 @@ def create_call_centre(*, label: str, agents: int, customers: int, sessions: boo
     )
 
 
+HISTORY_PREFIX = "history-"
+HISTORY_CALLS = 50_000  # a week of a 100-seat inbound centre
+
+
+def add_history_option(parser) -> None:
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=HISTORY_CALLS,
+        help=f"past calls in the call log before the run ({HISTORY_CALLS:,}; see create_history)",
+    )
+
+
+def load_history(centre: CallCentre, calls: int) -> None:
+    if calls:
+        seconds = create_history(centre, calls)
+        print(f"history: {calls:,} past calls with their events, analyzed, in {seconds:.1f} s")
+
+
+def create_history(centre: CallCentre, calls: int, days: int = 7) -> float:
+    """`calls` past calls of the centre's company, as the applier leaves them, then ANALYZE;
+    seconds taken.
+
+    A production call log is never empty, and PostgreSQL plans for the tables it has: a
+    benchmark starting from emptied tables measures plans made for a few rows (sequential scans,
+    kept by the connections' prepared statements) that production never runs. So, before the
+    run, the company gets a history of answered calls spread over the `days` before the
+    planner's first call: per call its four events, the stored request of each, the matched
+    customer and the agent's ringing, on-call and wrap-up intervals, written with INSERT ...
+    SELECT over generate_series (PostgreSQL only) and analyzed, as production tables are. Their
+    PBX call ids start with HISTORY_PREFIX; check_call_log leaves them out.
+    """
+    from django.db import connection, transaction
+
+    from contactcenter.lib import rawsql
+    from telephony.models import AgentStateInterval, Call, CallEventRecord, InboundRequest
+
+    if calls <= 0:
+        return 0.0
+    started = time.perf_counter()
+    params = {
+        "agents": centre.agent_ids,
+        "extensions": centre.extensions,
+        "n_agents": len(centre.agent_ids),
+        "customers": max(centre.customers, 1),
+        "days": days,
+        "step": days * 86400 / calls,
+        "calls": calls,
+        "company": centre.company_id,
+        "connection": centre.connection_id,
+        "did": DID,
+        "queue": QUEUE_CODE,
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Consistent by construction: without the foreign keys' triggers (millions of row
+        # checks at the commit) the load takes half the time. Needs a superuser, as the role of
+        # the README's DATABASE_URL (postgres) is; the database is the benchmark's own.
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        # Call i's agent, caller and durations are functions of i, not of a random stream.
+        cursor.execute(
+            f"""
+            CREATE TEMPORARY TABLE history_call ON COMMIT DROP AS
+            SELECT i, call_id, agent_id, extension, caller, offered_at,
+                   offered_at + make_interval(secs => wait) AS ringing_at,
+                   offered_at + make_interval(secs => wait + ring) AS answered_at,
+                   offered_at + make_interval(secs => wait + ring + talk) AS ended_at,
+                   offered_at + make_interval(secs => wait + ring + talk + wrap) AS wrapped_at,
+                   wait, ring, talk, wrap
+            FROM (
+                SELECT i, '{HISTORY_PREFIX}' || lpad(i::text, 8, '0') AS call_id,
+                       (%(agents)s::bigint[])[1 + i %% %(n_agents)s] AS agent_id,
+                       (%(extensions)s::text[])[1 + i %% %(n_agents)s] AS extension,
+                       '{KNOWN_CALLER[:5]}'
+                           || lpad(((i::bigint * 7919) %% %(customers)s)::text, 7, '0') AS caller,
+                       date_trunc('second', now()) - interval '2 days 1 hour'
+                           - make_interval(days => %(days)s)
+                           + make_interval(secs => round(i * %(step)s)) AS offered_at,
+                       2 + (i::bigint * 7919) %% 39 AS wait,
+                       2 + (i::bigint * 104729) %% 11 AS ring,
+                       20 + (i::bigint * 1299709) %% 381 AS talk,
+                       5 + i %% 56 AS wrap
+                FROM generate_series(1, %(calls)s) AS i
+            ) s
+            """,
+            params,
+        )
+        cursor.execute(
+            """
+            INSERT INTO telephony_call (pbx_call_id, direction, caller, caller_e164, callee, did,
+                notes, outcome, offered_at, ringing_at, answered_at, ended_at, wrap_up_ended_at,
+                queue_wait_seconds, ring_seconds, talk_seconds, hold_seconds, wrap_up_seconds,
+                transfer_count, recording_url, agent_id, company_id, connection_id, queue_id)
+            SELECT call_id, 'inbound', caller, caller, %(did)s, %(did)s, '', 'answered',
+                   offered_at, ringing_at, answered_at, ended_at, wrapped_at, wait + ring, ring,
+                   talk, 0, wrap, 0, '', agent_id, %(company)s, %(connection)s,
+                   (SELECT id FROM telephony_queue WHERE company_id = %(company)s
+                    AND code = %(queue)s)
+            FROM history_call ORDER BY i
+            """,
+            params,
+        )
+        # The events in the order the PBX sent them, each with the id its stored request gets.
+        cursor.execute(
+            """
+            CREATE TEMPORARY TABLE history_event ON COMMIT DROP AS
+            SELECT nextval(pg_get_serial_sequence('telephony_inboundrequest', 'id')) AS request_id,
+                   e.*, jsonb_build_object('event_id', event_id, 'call_id', call_id,
+                       'type', kind, 'timestamp', at, 'queue', %(queue)s, 'agent', agent,
+                       'direction', 'inbound', 'caller', caller, 'did', %(did)s) AS body
+            FROM (
+                SELECT h.call_id || ':' || k AS event_id, h.call_id, h.caller, k,
+                       (ARRAY['queued', 'ringing', 'answered', 'hangup'])[k] AS kind,
+                       (ARRAY[h.offered_at, h.ringing_at, h.answered_at, h.ended_at])[k] AS at,
+                       CASE WHEN k > 1 THEN h.extension END AS agent, c.id AS call_pk
+                FROM history_call h
+                JOIN telephony_call c
+                     ON c.connection_id = %(connection)s AND c.pbx_call_id = h.call_id
+                CROSS JOIN generate_series(1, 4) AS k
+                ORDER BY at, k
+            ) e
+            """,
+            params,
+        )
+        cursor.execute(
+            """
+            INSERT INTO telephony_inboundrequest (id, received_at, remote_addr, content_type,
+                headers, body, status, error, connection_id)
+            SELECT request_id, at, '127.0.0.1', 'application/json', '{}'::jsonb,
+                   convert_to(body::text, 'UTF8'), 'applied', '', %(connection)s
+            FROM history_event ORDER BY request_id
+            """,
+            params,
+        )
+        cursor.execute(
+            """
+            INSERT INTO telephony_calleventrecord (event_id, kind, occurred_at, data, call_id,
+                company_id, request_id, connection_id)
+            SELECT event_id, kind, at, body || jsonb_build_object('kind', kind), call_pk,
+                   %(company)s, request_id, %(connection)s
+            FROM history_event ORDER BY request_id
+            """,
+            params,
+        )
+        cursor.execute(
+            """
+            INSERT INTO telephony_call_customers (call_id, customer_id)
+            SELECT c.id, p.customer_id FROM telephony_call c
+            JOIN crm_customerphone p ON p.company_id = c.company_id AND p.e164 = c.caller_e164
+            WHERE c.id IN (SELECT call_pk FROM history_event WHERE k = 1)
+            """,
+            params,
+        )
+        cursor.execute(
+            """
+            INSERT INTO telephony_agentstateinterval (state, started_at, ended_at, agent_id,
+                company_id, call_id, event_id)
+            SELECT (ARRAY['ringing', 'on_call', 'wrap_up'])[n],
+                   (ARRAY[h.ringing_at, h.answered_at, h.ended_at])[n],
+                   (ARRAY[h.answered_at, h.ended_at, h.wrapped_at])[n],
+                   h.agent_id, %(company)s, e.call_pk, h.call_id || ':' || (n + 1)
+            FROM history_call h
+            JOIN history_event e ON e.event_id = h.call_id || ':1'
+            CROSS JOIN generate_series(1, 3) AS n
+            ORDER BY 2, n
+            """,
+            params,
+        )
+    rawsql.analyze(
+        Call, CallEventRecord, InboundRequest, Call.customers.through, AgentStateInterval
+    )
+    return time.perf_counter() - started
+
+
 @dataclass(frozen=True)
 class PlannedCall:
     """A call's events in order (JSON bodies) and the facts the call log must end up with."""
@@ -711,6 +884,7 @@ def check_call_log(centre: CallCentre, planned: dict[str, PlannedCall], posted: 
     calls = {
         row["pbx_call_id"]: row
         for row in Call.objects.filter(connection_id=centre.connection_id)
+        .exclude(pbx_call_id__startswith=HISTORY_PREFIX)
         .annotate(n_events=Count("events"))
         .values(
             "pbx_call_id",
@@ -745,7 +919,11 @@ def check_call_log(centre: CallCentre, planned: dict[str, PlannedCall], posted: 
             wrong += 1
     if wrong:
         problems.append(f"calls: {wrong} with wrong events, outcome, agent or durations")
-    events = CallEventRecord.objects.filter(connection_id=centre.connection_id).count()
+    events = (
+        CallEventRecord.objects.filter(connection_id=centre.connection_id)
+        .exclude(event_id__startswith=HISTORY_PREFIX)
+        .count()
+    )
     if events != sum(posted.values()):
         problems.append(f"call events: {events} stored, {sum(posted.values())} answered 200")
     requests = InboundRequest.objects.filter(connection_id=centre.connection_id)

@@ -35,6 +35,7 @@ from _common import median, percentile
 from _web import (
     GUNICORN_WORKERS,
     CallPlanner,
+    add_history_option,
     check_call_log,
     cpu_seconds,
     create_call_centre,
@@ -45,6 +46,7 @@ from _web import (
     install_uvloop,
     keep_or_remove_logs,
     load_average,
+    load_history,
     post,
     print_memory,
     setup_django,
@@ -75,6 +77,7 @@ def parse_args(argv):
     parser.add_argument(
         "--workers", type=int, default=GUNICORN_WORKERS, help="gunicorn workers (as the README)"
     )
+    add_history_option(parser)
     parser.add_argument("--database", default="cc_bench_ingest", help="PostgreSQL database")
     parser.add_argument("--seed", type=int, default=1, help="picks callers and durations")
     parser.add_argument(
@@ -213,6 +216,7 @@ def main(argv=None) -> int:
         f"created 1 company, {args.agents} agents with extensions, {args.customers:,} customers "
         f"in {time.perf_counter() - started:.1f} s"
     )
+    load_history(centre, args.history)
     connection.close()
 
     webhook, bare = Webhook(centre, args.clients, args.seed, args.inline), Bare()

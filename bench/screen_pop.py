@@ -40,6 +40,7 @@ from _web import (
     GUNICORN_WORKERS,
     UVICORN_WORKERS,
     CallPlanner,
+    add_history_option,
     check_call_log,
     cpu_seconds,
     create_call_centre,
@@ -49,6 +50,7 @@ from _web import (
     install_uvloop,
     keep_or_remove_logs,
     load_average,
+    load_history,
     post,
     print_memory,
     setup_django,
@@ -84,6 +86,7 @@ def parse_args(argv):
     parser.add_argument(
         "--uvicorn-workers", type=int, default=UVICORN_WORKERS, help="as the README"
     )
+    add_history_option(parser)
     parser.add_argument("--database", default="cc_bench_screen_pop", help="PostgreSQL database")
     parser.add_argument("--seed", type=int, default=1, help="picks callers and durations")
     parser.add_argument(
@@ -365,6 +368,7 @@ def main(argv=None) -> int:
         f"created 1 company, {args.agents} agents (users, memberships, extensions, sessions), "
         f"{args.customers:,} customers in {time.perf_counter() - started:.1f} s"
     )
+    load_history(centre, args.history)
     connection.close()
 
     log_dir = Path(tempfile.mkdtemp(prefix="cc-bench-screen-pop-"))
