@@ -24,11 +24,12 @@ durations that were posted.
 import argparse
 import asyncio
 import json
+import math
 import random
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from pathlib import Path
 
 from _common import median, percentile
@@ -110,6 +111,7 @@ class Webhook:
             for c in range(clients)
         ]
         self.streams = [self._stream(c) for c in range(clients)]
+        self.prepared = [deque() for _ in range(clients)]
         self.answered_200 = defaultdict(int)
         self.bad = []
 
@@ -124,9 +126,21 @@ class Webhook:
             for body in planned.bodies:
                 yield planned.call_id, body
 
-    def request(self, client: int):
+    def prepare(self, per_client: int) -> None:
+        """Sign each client's next `per_client` requests now, before the phase's clock starts:
+        a PBX signs on its own machine, and the load generator shares this one with the server.
+        (Signed seconds before they are sent: well inside the five-minute replay window.)"""
+        for client, queue in enumerate(self.prepared):
+            while len(queue) < per_client:
+                queue.append(self._signed(client))
+
+    def _signed(self, client: int):
         call_id, body = next(self.streams[client])
         return call_id, signed_request(self.centre.webhook_path, body, self.centre.secret)
+
+    def request(self, client: int):
+        queue = self.prepared[client]
+        return queue.popleft() if queue else self._signed(client)
 
     def record(self, call_id: str, status: int, body: bytes) -> bool:
         ok = (status, _json(body)) == self.expected
@@ -155,8 +169,13 @@ class Bare:
         self.ok = 0
         self.bad = []
 
+        self.request_bytes = signed_request(BARE_PATH, self.body, secret=None)
+
+    def prepare(self, per_client: int) -> None:
+        pass  # every request is the same, built once
+
     def request(self, client: int):
-        return None, signed_request(BARE_PATH, self.body, secret=None)
+        return None, self.request_bytes
 
     def record(self, tag, status: int, body: bytes) -> bool:
         ok = status == 200 and _json(body) == {"applied": 1}
@@ -258,13 +277,17 @@ def applier_cpu(applier) -> float:
 
 async def run(args, port, server, applier, webhook, bare):
     print(f"warming up ({args.warmup:g} s each) ...", flush=True)
-    await phase(bare, port, args.clients, args.warmup)
-    await phase(webhook, port, args.clients, args.warmup)
-    await asyncio.to_thread(wait_until_applied)
     slice_seconds = args.duration / args.rounds
+    rates = {}
+    for name, target in (("bare", bare), ("webhook", webhook)):
+        elapsed, latencies = await phase(target, port, args.clients, args.warmup)
+        rates[name] = len(latencies) / elapsed
+    await asyncio.to_thread(wait_until_applied)
     results = {"bare": [], "webhook": []}
     for round_no in range(args.rounds):
         for name, target in (("bare", bare), ("webhook", webhook)):
+            # Built before the clock starts, with room to spare; any more are built as needed.
+            target.prepare(math.ceil(rates[name] * slice_seconds * 1.5 / args.clients))
             cpu_server, cpu_client = tree_cpu_seconds(server.process.pid), cpu_seconds()
             cpu_applier = applier_cpu(applier)
             elapsed, latencies = await phase(target, port, args.clients, slice_seconds)
@@ -282,6 +305,7 @@ async def run(args, port, server, applier, webhook, bare):
                 }
             )
             applied_rate = len(latencies) / (elapsed + drain)
+            rates[name] = len(latencies) / elapsed
             print(
                 f"  round {round_no + 1} {name:8} {len(latencies) / elapsed:8.0f} events/s"
                 + (

@@ -157,6 +157,35 @@ def test_the_command_applies_what_is_waiting(client, connection, in_worker):
     assert [s for s, _ in statuses()] == ["applied"] * 3
 
 
+@pytest.mark.parametrize(
+    ("options", "pause"), [([], applier.PAUSE_SECONDS), (["--pause", "0.05"], 0.05)]
+)
+def test_the_applier_pauses_after_a_small_batch_and_only_then(monkeypatch, options, pause):
+    """After a batch under a quarter of the limit, a pause lets the next batch gather more; a
+    larger batch is followed by the next at once, and an empty one by a wait, never a pause."""
+
+    class Stop(Exception):
+        pass
+
+    sizes = iter([3, 49, 50, 200, 0, 1])
+
+    def apply_pending(limit, taken):
+        assert limit == 200
+        if (size := next(sizes, None)) is None:
+            raise Stop
+        return size
+
+    done = []
+    monkeypatch.setattr("signal.signal", lambda *args: None)  # the test runner's, kept
+    monkeypatch.setattr(applier, "listen", lambda: None)
+    monkeypatch.setattr(applier, "apply_pending", apply_pending)
+    monkeypatch.setattr(applier, "wait", lambda timeout, applied: done.append("wait"))
+    monkeypatch.setattr("time.sleep", done.append)
+    with pytest.raises(Stop):
+        call_command("apply_pbx_events", *options)
+    assert done == [pause, pause, "wait", pause]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_stored_request_wakes_the_waiting_applier(connection, in_worker):
     """On PostgreSQL the webhook's INSERT carries a NOTIFY that ends the applier's wait at once

@@ -21,10 +21,16 @@ class Command(BaseCommand):
             "--batch", type=int, default=applier.BATCH_SIZE, help="requests per transaction"
         )
         parser.add_argument(
+            "--pause",
+            type=float,
+            default=applier.PAUSE_SECONDS,
+            help="seconds to let requests gather after a small batch (0: none)",
+        )
+        parser.add_argument(
             "--once", action="store_true", help="apply what is waiting now, then stop"
         )
 
-    def handle(self, *args, batch: int, once: bool, **options):
+    def handle(self, *args, batch: int, pause: float, once: bool, **options):
         self.stopping = False
         if not once:
             signal.signal(signal.SIGTERM, self._stop)
@@ -52,6 +58,8 @@ class Command(BaseCommand):
             if not applied:
                 applier.wait(timeout=1.0, applied=taken)
                 taken.clear()
+            elif not once and (seconds := applier.pause_after(applied, batch, pause)):
+                time.sleep(seconds)
         if once:
             self.stdout.write(f"applied {total} requests")
 
