@@ -4,7 +4,6 @@ import re
 
 from django.db.models import Q, QuerySet
 
-from contactcenter.lib import rawsql
 from contactcenter.lib.phones import lookup_key
 from contactcenter.tenancy.models import Company
 from contactcenter.tenancy.scoping import company_ids_for, scoped
@@ -34,12 +33,10 @@ def customers_by_phone(company: Company, raw: str) -> list[Customer]:
     return list(Customer.objects.raw(_by_phone_sql("c.*"), [company.pk, company.pk, e164]))
 
 
-def customer_names_by_phone_later(company_id: int, e164: str):
-    """`customers_by_phone` as (id, name) rows of an E.164 number: sent now (rawsql, so it can
-    travel with other reads in one round trip), read when the function returned is called."""
-    return rawsql.execute_later(
-        _by_phone_sql("c.id, c.display_name"), [company_id, company_id, e164]
-    )
+def customer_names_by_phone_query(company_id: int, e164: str) -> tuple[str, list]:
+    """`customers_by_phone` of an E.164 number as (id, name) rows: the SQL and its parameters,
+    for a statement of the caller's (the ringing notice reads it with the ringing agents)."""
+    return _by_phone_sql("c.id, c.display_name"), [company_id, company_id, e164]
 
 
 def _phone_filter(company_ids: list[int], query: str) -> Q | None:

@@ -26,6 +26,8 @@ from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Field, Model
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 
 def _db():
@@ -171,9 +173,22 @@ def select_later(
     def instances() -> list[Model]:
         fields, values_list = rows()
         names = [f.attname for f in fields]
-        return [model.from_db(DEFAULT_DB_ALIAS, names, values) for values in values_list]
+        if pre_init.has_listeners(model) or post_init.has_listeners(model):
+            return [model.from_db(DEFAULT_DB_ALIAS, names, values) for values in values_list]
+        return [_loaded(model, names, values) for values in values_list]
 
     return instances
+
+
+def _loaded(model: type[Model], names: list[str], values) -> Model:
+    """What `model.from_db` makes of a row, for a model without init signals: its `__init__`
+    (every field set through `setattr`, the signals sent) was a tenth of the applier's time."""
+    obj = model.__new__(model)
+    obj.__dict__.update(zip(names, values, strict=True))
+    obj._state = ModelState()
+    obj._state.adding = False
+    obj._state.db = DEFAULT_DB_ALIAS
+    return obj
 
 
 def select_values(

@@ -199,6 +199,38 @@ async def test_a_stored_ringing_request_tells_the_ringing_agent_alone_who_is_cal
         await communicator.disconnect()
 
 
+async def test_customers_sharing_the_callers_number_are_announced_by_name(
+    stored, customer, company, other_company
+):
+    from crm.services.customers import customer_create
+
+    def more_customers():
+        # Named before Ivan Petrov, and created after him; and another company's with the number.
+        first = customer_create(
+            company=company, first_name="Anna", last_name="Petrova", phones=["+7 916 123-45-67"]
+        )
+        customer_create(
+            company=other_company,
+            first_name="Alla",
+            last_name="Stranger",
+            phones=["+7 916 123-45-67"],
+        )
+        return first
+
+    anna_petrova = await sync_to_async(more_customers)()
+    anna = await connect(stored["anna"])
+    response = await sync_to_async(_post_stored)(
+        stored["connection"], _event("ringing", agent="101")
+    )
+    assert response.status_code == 202
+    message = await anna.receive_json_from(timeout=2)
+    assert message["ringing"]["customers"] == [
+        {"id": anna_petrova.pk, "name": "Anna Petrova", "url": f"/customers/{anna_petrova.pk}/"},
+        {"id": customer.pk, "name": "Ivan Petrov", "url": f"/customers/{customer.pk}/"},
+    ]
+    await anna.disconnect()
+
+
 async def test_an_unknown_caller_is_announced_without_customers(stored, company):
     anna = await connect(stored["anna"])
     response = await sync_to_async(_post_stored)(
