@@ -32,9 +32,9 @@ def live_group(company_id: int) -> str:
 
 @lru_cache(maxsize=4096)
 def _customer_url(script_prefix: str, pk: int) -> str:
-    """`reverse` under that prefix (the key; reverse reads it itself). A call's customers are
-    linked in the card of each of its events, and reversing was a twentieth of the applier's
-    time."""
+    """The customer's page. `script_prefix` is there for the cache's key only (reverse reads
+    the current one itself). Kept: a call's customers are linked in the card of each of its
+    events, and reversing was a twentieth of the applier's time."""
     return reverse("crm:customer_detail", args=[pk])
 
 
