@@ -160,14 +160,15 @@ def test_the_command_applies_what_is_waiting(client, connection, in_worker):
 @pytest.mark.parametrize(
     ("options", "pause"), [([], applier.PAUSE_SECONDS), (["--pause", "0.05"], 0.05)]
 )
-def test_the_applier_pauses_after_a_small_batch_and_only_then(monkeypatch, options, pause):
-    """After a batch under a quarter of the limit, a pause lets the next batch gather more; a
-    larger batch is followed by the next at once, and an empty one by a wait, never a pause."""
+def test_the_applier_pauses_after_a_small_batch_of_a_busy_stream_only(monkeypatch, options, pause):
+    """After a batch of 8 requests up to a quarter of the limit, a pause lets the next batch
+    gather more; a batch of fewer (the applier keeps up) or of more (its cost is shared well)
+    is followed by the next at once, and an empty one by a wait, never a pause."""
 
     class Stop(Exception):
         pass
 
-    sizes = iter([3, 49, 50, 200, 0, 1])
+    sizes = iter([7, 8, 49, 50, 200, 0, 1, 12])
 
     def apply_pending(limit, taken):
         assert limit == 200
