@@ -166,10 +166,9 @@ class Bare:
             queue="support",
             agent="1000",
         )
+        self.request_bytes = signed_request(BARE_PATH, self.body, secret=None)
         self.ok = 0
         self.bad = []
-
-        self.request_bytes = signed_request(BARE_PATH, self.body, secret=None)
 
     def prepare(self, per_client: int) -> None:
         pass  # every request is the same, built once
