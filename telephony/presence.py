@@ -146,7 +146,8 @@ def _change(
             rawsql.update(current, ["ended_at"])
         if current.state == AgentState.WRAP_UP and current.call_id:
             _end_wrap_up(current, at)
-    opened = AgentStateInterval(
+    opened = rawsql.new(
+        AgentStateInterval,
         company_id=company_id,
         agent_id=agent_id,
         state=state,

@@ -134,7 +134,8 @@ def _lock_or_create_call(
     key = [connection.pk, event.call_id]
     found = rawsql.select(Call, _CALL_KEY, key, lock=True) if look else []
     if not found:
-        call = Call(
+        call = rawsql.new(
+            Call,
             company=company,
             connection=connection,
             pbx_call_id=event.call_id,
@@ -361,7 +362,8 @@ def call_event_apply(
         call = _locked_call(connection, company, event)
         # By ids: a batch makes one per event, and setting related objects costs more than
         # the rest of the record (Django's descriptors), which nothing reads back.
-        record = CallEventRecord(
+        record = rawsql.new(
+            CallEventRecord,
             company_id=company.pk,
             connection_id=connection.pk,
             event_id=event.event_id,

@@ -54,10 +54,16 @@ def _stored_headers(request: HttpRequest) -> dict[str, str]:
 
 
 def _store(
-    connection: PbxConnection, request: HttpRequest, status: str, error: str = "", also: str = ""
+    connection: PbxConnection,
+    request: HttpRequest,
+    headers: dict[str, str],
+    status: str,
+    error: str = "",
+    also: str = "",
 ) -> InboundRequest:
-    headers = _stored_headers(request)
-    inbound = InboundRequest(
+    """`headers`: the request's headers worth keeping (`_stored_headers`)."""
+    inbound = rawsql.new(
+        InboundRequest,
         connection=connection,
         remote_addr=request.META.get("REMOTE_ADDR") or None,
         content_type=headers.get("Content-Type", "")[:200],
@@ -70,19 +76,20 @@ def _store(
     return inbound
 
 
-def _store_refused(connection, request, status: str, error: str, http_status: int):
+def _store_refused(connection, request, headers, status: str, error: str, http_status: int):
     try:
-        _store(connection, request, status, error)
+        _store(connection, request, headers, status, error)
     except DatabaseError:
         log.exception("PBX webhook: cannot store a refused request of connection %s", connection.pk)
         return _retry_later()
     return JsonResponse({"error": error}, status=http_status)
 
 
-def _parse(connection: PbxConnection, request: HttpRequest, received_at) -> list:
-    """Authenticate (SignatureError) and parse (PayloadError) by the connection's format."""
+def _parse(connection: PbxConnection, request: HttpRequest, headers: dict, received_at) -> list:
+    """Authenticate (SignatureError) and parse (PayloadError) by the connection's format;
+    `headers`: the request's stored headers."""
     if connection.format == PbxConnection.Format.NATIVE:
-        native.verify(connection.secret, _stored_headers(request), request.body, now=time.time())
+        native.verify(connection.secret, headers, request.body, now=time.time())
         return native.parse(request.body)
     if connection.format == PbxConnection.Format.ZAMMAD:
         # Generic CTI bridges authenticate by the secret URL key alone, as in Zammad.
@@ -124,18 +131,19 @@ def pbx_webhook(request: HttpRequest, key: str) -> JsonResponse:
         return _retry_later()
     if connection is None:
         return JsonResponse({"error": "unknown connection"}, status=404)
+    headers = _stored_headers(request)
     try:
-        events = _parse(connection, request, received_at=timezone.now())
+        events = _parse(connection, request, headers, received_at=timezone.now())
     except SignatureError as error:
-        return _store_refused(connection, request, Status.UNAUTHORIZED, str(error), 401)
+        return _store_refused(connection, request, headers, Status.UNAUTHORIZED, str(error), 401)
     except PayloadError as error:
-        return _store_refused(connection, request, Status.REJECTED, str(error), 400)
+        return _store_refused(connection, request, headers, Status.REJECTED, str(error), 400)
 
     if settings.PBX_APPLY_IN_WORKER and connection.format == PbxConnection.Format.NATIVE:
         # Answered once stored: the applier (manage.py apply_pbx_events) applies it next.
         try:
             # The applier's wake-up call goes with the INSERT: one statement, one commit.
-            _store(connection, request, Status.RECEIVED, also=applier.WAKE)
+            _store(connection, request, headers, Status.RECEIVED, also=applier.WAKE)
         except DatabaseError:
             log.exception("PBX webhook: cannot store a request of connection %s", connection.pk)
             return _retry_later()
@@ -146,19 +154,19 @@ def pbx_webhook(request: HttpRequest, key: str) -> JsonResponse:
     try:
         with transaction.atomic():
             # Stored as applied, the common case: one write; corrected when it was not.
-            inbound = _store(connection, request, Status.APPLIED)
+            inbound = _store(connection, request, headers, Status.APPLIED)
             result = request_apply(connection, inbound, events)
             blocked = connection.format == PbxConnection.Format.ZAMMAD and _is_blocked(
                 connection, events
             )
     except PayloadError as error:
-        return _store_refused(connection, request, Status.REJECTED, str(error), 400)
+        return _store_refused(connection, request, headers, Status.REJECTED, str(error), 400)
     except DatabaseError:
         log.exception("PBX webhook: cannot apply a request of connection %s", connection.pk)
         return _retry_later()
     except Exception:
         # A bug must not lose the event either: keep the request, marked, for a replay.
-        _store(connection, request, Status.FAILED, "not applied: server error")
+        _store(connection, request, headers, Status.FAILED, "not applied: server error")
         raise
 
     if connection.format == PbxConnection.Format.ZAMMAD:

@@ -65,6 +65,8 @@ _FIELD_OF_KIND = {
     "recording_url": CallEventKind.RECORDING,
 }
 
+_CALL_EVENT_KINDS = frozenset(CallEventKind)
+
 _JSON_TYPE_NAMES = {
     dict: "an object",
     list: "an array",
@@ -151,7 +153,7 @@ def _event(item: object, where: str) -> CallEvent | AgentEvent:
     if item.get("type") == AGENT_TYPE:
         return _agent_event(fields, where)
     type_ = fields._string("type", required=True)
-    if type_ not in set(CallEventKind):
+    if type_ not in _CALL_EVENT_KINDS:
         allowed = ", ".join([*CallEventKind, AGENT_TYPE])
         raise PayloadError(f"{where}type: {type_!r} is not one of {allowed}")
     kind = CallEventKind(type_)
