@@ -1,6 +1,8 @@
 """Shared fixtures: two client companies, a user of every role in the first, and an outsider
 who belongs only to the second and must see nothing of the first."""
 
+import os
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -31,12 +33,34 @@ def _default_language():
     translation.deactivate()
 
 
+def pytest_configure(config):
+    """Under pytest-xdist, each worker's cache keys apart from the others' (see `_empty_cache`)."""
+    from django.conf import settings
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and settings.configured:
+        default = settings.CACHES["default"]
+        default["KEY_PREFIX"] = f"{default.get('KEY_PREFIX', '')}-{worker}"
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Throttle counters and cached values must not leak from one test into the next."""
-    from django.core.cache import cache
+    """Throttle counters and cached values must not leak from one test into the next.
 
-    cache.clear()
+    On Redis only this worker's keys are deleted: `cache.clear()` empties the whole database,
+    the cache of the tests other xdist workers are running too (a throttle's history gone in
+    the middle of its test)."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    cache = caches["default"]  # the backend itself: `django.core.cache.cache` is a proxy
+    if isinstance(cache, RedisCache):
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
     yield
 
 
