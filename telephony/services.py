@@ -360,8 +360,7 @@ def call_event_apply(
     company = company_for_event(connection, event)
     with transaction.atomic(savepoint=False):
         call = _locked_call(connection, company, event)
-        # By ids: a batch makes one per event, and setting related objects costs more than
-        # the rest of the record (Django's descriptors), which nothing reads back.
+        # By ids: nothing reads the record's related objects back.
         record = rawsql.new(
             CallEventRecord,
             company_id=company.pk,

@@ -85,7 +85,9 @@ def _store_refused(connection, request, headers, status: str, error: str, http_s
     return JsonResponse({"error": error}, status=http_status)
 
 
-def _parse(connection: PbxConnection, request: HttpRequest, headers: dict, received_at) -> list:
+def _parse(
+    connection: PbxConnection, request: HttpRequest, headers: dict[str, str], received_at
+) -> list:
     """Authenticate (SignatureError) and parse (PayloadError) by the connection's format;
     `headers`: the request's stored headers."""
     if connection.format == PbxConnection.Format.NATIVE:
