@@ -10,6 +10,7 @@ import time
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.db import connection as db_connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -62,7 +63,13 @@ def _store(
     also: str = "",
 ) -> InboundRequest:
     """`headers`: the request's headers worth keeping (`_stored_headers`)."""
-    inbound = rawsql.new(
+    inbound = _new_inbound(connection, request, headers, status, error)
+    rawsql.insert(inbound, also=also)
+    return inbound
+
+
+def _new_inbound(connection, request, headers, status: str, error: str = "") -> InboundRequest:
+    return rawsql.new(
         InboundRequest,
         connection=connection,
         remote_addr=request.META.get("REMOTE_ADDR") or None,
@@ -72,8 +79,18 @@ def _store(
         status=status,
         error=error,
     )
-    rawsql.insert(inbound, also=also)
-    return inbound
+
+
+def _store_received(connection, request, headers, notices: ringing.Notices) -> None:
+    """Store the request for the applier, with the applier's wake-up call and, on PostgreSQL,
+    the ringing notices' read in the same statement: one statement, one commit."""
+    inbound = _new_inbound(connection, request, headers, Status.RECEIVED)
+    columns, params = notices.columns()
+    if columns and db_connection.vendor == "postgresql":
+        also = f"{applier.WAKE}, {columns}"
+        notices.read_with(rawsql.insert_returning(inbound, also, params)[1:])
+    else:
+        rawsql.insert(inbound, also=applier.WAKE)
 
 
 def _store_refused(connection, request, headers, status: str, error: str, http_status: int):
@@ -143,14 +160,14 @@ def pbx_webhook(request: HttpRequest, key: str) -> JsonResponse:
 
     if settings.PBX_APPLY_IN_WORKER and connection.format == PbxConnection.Format.NATIVE:
         # Answered once stored: the applier (manage.py apply_pbx_events) applies it next.
+        notices = ringing.Notices(connection, events)
         try:
-            # The applier's wake-up call goes with the INSERT: one statement, one commit.
-            _store(connection, request, headers, Status.RECEIVED, also=applier.WAKE)
+            _store_received(connection, request, headers, notices)
         except DatabaseError:
             log.exception("PBX webhook: cannot store a request of connection %s", connection.pk)
             return _retry_later()
         # Who is calling, to the ringing agent now; the card follows once the event is applied.
-        ringing.announce(connection, events)
+        notices.send()
         return JsonResponse({"accepted": len(events)}, status=202)
 
     try:

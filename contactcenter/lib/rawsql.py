@@ -342,19 +342,34 @@ def insert(obj: Model, *, ignore_conflict: bool = False, also: str = "") -> bool
     `also`: on PostgreSQL only, an SQL expression over the new row's columns, evaluated in the
     same statement for its effect (such as a NOTIFY): one statement, one round trip, and one
     implicit transaction when autocommitting."""
+    return _insert(obj, ignore_conflict, also if _db().vendor == "postgresql" else "") is not None
+
+
+def insert_returning(obj: Model, also: str, params: Sequence = ()) -> tuple:
+    """INSERT `obj` as `insert` does, and return the values of `also`: SQL expressions
+    (separated by commas, `params` for their placeholders) evaluated with the new row in the
+    same statement, such as a read that goes with the write. PostgreSQL only."""
+    if _db().vendor != "postgresql":
+        raise NotImplementedError("insert_returning: PostgreSQL only")
+    return _insert(obj, False, also, params)
+
+
+def _insert(obj: Model, ignore_conflict: bool, also: str, params: Sequence = ()) -> tuple | None:
+    """INSERT `obj`, set its key; the values of `also` (None: not inserted, a conflict)."""
     db = _db()
     fields, sql = _insert_sql(type(obj), ignore_conflict)
     values = _values(fields, True, db.vendor)(obj, db)
-    if also and db.vendor == "postgresql":
+    if also:
         sql = f"{sql}, {also}"  # RETURNING the key, and evaluating `also` for each new row
+        values += params
     with _cursor() as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
     if row is None:
-        return False
+        return None
     obj.pk = row[0]
     obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
-    return True
+    return row[1:]
 
 
 def insert_many(objs: Sequence[Model], *, ignore_conflict: bool = False) -> None:

@@ -484,3 +484,44 @@ def test_the_queue_of_stored_requests_is_read_through_its_partial_index(
             finally:
                 cursor.execute("DEALLOCATE pending_batch")
         assert "inbound_pending" in plan
+
+
+def test_a_stored_ringing_request_is_read_for_its_notice_in_the_same_statement(
+    client, connection, customer, agent_101, in_worker
+):
+    """On PostgreSQL the ringing notice's read goes in the RETURNING of the INSERT that stores
+    the request: one statement, one round trip. SQLite reads after the INSERT."""
+    from django.test.utils import CaptureQueriesContext
+
+    post_native(client, connection, ringing(event_id="e1"))  # the connection, read and kept
+    pushed = []
+    with (
+        CaptureQueriesContext(db_connection) as queries,
+        mock.patch("telephony.realtime.push_ringing", pushed.extend),
+    ):
+        response = post_native(
+            client, connection, ringing(event_id="e2", type="ringing", agent="101")
+        )
+    assert response.status_code == 202
+    statements = [q["sql"].split(" ", 1)[0] for q in queries.captured_queries]
+    if db_connection.vendor == "postgresql":
+        assert statements == ["INSERT"]
+        assert "telephony_extension" in queries.captured_queries[0]["sql"]
+    else:
+        assert statements == ["INSERT", "SELECT"]
+    assert pushed == [
+        (
+            agent_101.pk,
+            {
+                "pbx_call_id": "c1",
+                "company": connection.company.slug,
+                "caller": "8 (916) 123-45-67",
+                "caller_e164": "+79161234567",
+                "ringing_at": "2026-11-23T09:00:00+00:00",
+                "customers": [
+                    {"id": customer.pk, "name": "Ivan Petrov", "url": f"/customers/{customer.pk}/"}
+                ],
+            },
+        )
+    ]
+    assert statuses() == [("received", ""), ("received", "")]

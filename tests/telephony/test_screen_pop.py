@@ -242,14 +242,42 @@ async def test_an_unknown_caller_is_announced_without_customers(stored, company)
     await anna.disconnect()
 
 
-async def test_a_failed_notice_changes_nothing_for_the_stored_request(stored):
+async def test_a_database_failing_the_notices_read(stored):
+    """On PostgreSQL the notice's read is part of the statement that stores the request: its
+    failure is the store's, answered 503 so that the PBX sends it again, with nothing written.
+    Elsewhere the read comes after the store, and its failure changes nothing for the request."""
+    from django.db import connection
+
     from telephony.models import InboundRequest
 
     anna = await connect(stored["anna"])
     response = await sync_to_async(_post_stored)(
         stored["connection"], _event("ringing", agent="101"), refuse_table="telephony_extension"
     )
-    assert (response.status_code, response.json()) == (202, {"accepted": 1})
-    assert await InboundRequest.objects.filter(status="received").acount() == 1
+    if connection.vendor == "postgresql":
+        assert (response.status_code, response["Retry-After"]) == (503, "5")
+        assert await InboundRequest.objects.acount() == 0
+    else:
+        assert (response.status_code, response.json()) == (202, {"accepted": 1})
+        assert await InboundRequest.objects.filter(status="received").acount() == 1
     assert await anna.receive_nothing(timeout=0.3)
     await anna.disconnect()
+
+
+async def test_a_failed_push_changes_nothing_for_the_stored_request(stored, caplog):
+    from unittest import mock
+
+    from telephony.models import InboundRequest
+
+    class DownLayer:
+        async def group_send(self, group, message):
+            raise ConnectionError("redis down")
+
+    with mock.patch("telephony.realtime.get_channel_layer", return_value=DownLayer()):
+        response = await sync_to_async(_post_stored)(
+            stored["connection"], _event("ringing", agent="101")
+        )
+    assert (response.status_code, response.json()) == (202, {"accepted": 1})
+    assert await InboundRequest.objects.filter(status="received").acount() == 1
+    anna = await sync_to_async(Agent.objects.get)(user=stored["anna"])
+    assert f"ringing notice for agents {anna.pk} skipped: channel layer unavailable" in caplog.text
