@@ -9,11 +9,11 @@ call.
 
 What it reads is what the applier will read: the company's extension, and its customers by the
 caller's E.164 number. On PostgreSQL the read goes with the INSERT that stores the request, in
-its RETURNING: one statement and one round trip for both, which took about a quarter of the CPU
-of a stored ringing request off (bench/README.md, eighth session). A database failing there is
-the store's failure, answered 503 like any other, so that the PBX sends the request again.
-Elsewhere (SQLite) the read is a statement of its own after the store, and a failure of it is
-only logged.
+its RETURNING: one statement and one round trip for both, which cost 0.35-0.39 ms of the web
+process's CPU against 0.49-0.53 ms for the two apart (bench/README.md, eighth session). A
+database failing there is the store's failure, answered 503 like any other, so that the PBX
+sends the request again. Elsewhere (SQLite) the read is a statement of its own after the
+store, and a failure of it is only logged.
 
 Only a connection with a company of its own sends notices: on a shared PBX the company is known
 from the call's first event, which the applier places. A channel layer that fails changes

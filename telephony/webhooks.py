@@ -68,7 +68,13 @@ def _store(
     return inbound
 
 
-def _new_inbound(connection, request, headers, status: str, error: str = "") -> InboundRequest:
+def _new_inbound(
+    connection: PbxConnection,
+    request: HttpRequest,
+    headers: dict[str, str],
+    status: str,
+    error: str = "",
+) -> InboundRequest:
     return rawsql.new(
         InboundRequest,
         connection=connection,
@@ -81,7 +87,12 @@ def _new_inbound(connection, request, headers, status: str, error: str = "") -> 
     )
 
 
-def _store_received(connection, request, headers, notices: ringing.Notices) -> None:
+def _store_received(
+    connection: PbxConnection,
+    request: HttpRequest,
+    headers: dict[str, str],
+    notices: ringing.Notices,
+) -> None:
     """Store the request for the applier, with the applier's wake-up call and, on PostgreSQL,
     the ringing notices' read in the same statement: one statement, one commit."""
     inbound = _new_inbound(connection, request, headers, Status.RECEIVED)
