@@ -54,27 +54,14 @@ def _stored_headers(request: HttpRequest) -> dict[str, str]:
     return found
 
 
-def _store(
-    connection: PbxConnection,
-    request: HttpRequest,
-    headers: dict[str, str],
-    status: str,
-    error: str = "",
-    also: str = "",
-) -> InboundRequest:
-    """`headers`: the request's headers worth keeping (`_stored_headers`)."""
-    inbound = _new_inbound(connection, request, headers, status, error)
-    rawsql.insert(inbound, also=also)
-    return inbound
-
-
-def _new_inbound(
+def _inbound(
     connection: PbxConnection,
     request: HttpRequest,
     headers: dict[str, str],
     status: str,
     error: str = "",
 ) -> InboundRequest:
+    """The request as it is stored; `headers`: those worth keeping (`_stored_headers`)."""
     return rawsql.new(
         InboundRequest,
         connection=connection,
@@ -95,7 +82,7 @@ def _store_received(
 ) -> None:
     """Store the request for the applier, with the applier's wake-up call and, on PostgreSQL,
     the ringing notices' read in the same statement: one statement, one commit."""
-    inbound = _new_inbound(connection, request, headers, Status.RECEIVED)
+    inbound = _inbound(connection, request, headers, Status.RECEIVED)
     columns, params = notices.columns()
     if columns and db_connection.vendor == "postgresql":
         also = f"{applier.WAKE}, {columns}"
@@ -106,7 +93,7 @@ def _store_received(
 
 def _store_refused(connection, request, headers, status: str, error: str, http_status: int):
     try:
-        _store(connection, request, headers, status, error)
+        rawsql.insert(_inbound(connection, request, headers, status, error))
     except DatabaseError:
         log.exception("PBX webhook: cannot store a refused request of connection %s", connection.pk)
         return _retry_later()
@@ -184,7 +171,8 @@ def pbx_webhook(request: HttpRequest, key: str) -> JsonResponse:
     try:
         with transaction.atomic():
             # Stored as applied, the common case: one write; corrected when it was not.
-            inbound = _store(connection, request, headers, Status.APPLIED)
+            inbound = _inbound(connection, request, headers, Status.APPLIED)
+            rawsql.insert(inbound)
             result = request_apply(connection, inbound, events)
             blocked = connection.format == PbxConnection.Format.ZAMMAD and _is_blocked(
                 connection, events
@@ -196,7 +184,9 @@ def pbx_webhook(request: HttpRequest, key: str) -> JsonResponse:
         return _retry_later()
     except Exception:
         # A bug must not lose the event either: keep the request, marked, for a replay.
-        _store(connection, request, headers, Status.FAILED, "not applied: server error")
+        rawsql.insert(
+            _inbound(connection, request, headers, Status.FAILED, "not applied: server error")
+        )
         raise
 
     if connection.format == PbxConnection.Format.ZAMMAD:
