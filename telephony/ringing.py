@@ -43,14 +43,19 @@ def _ringing(events: list) -> list[CallEvent]:
     ]
 
 
+# The rows of a read in the order a notice takes them: the agents first, then the customers by
+# name, as on a screen.
+_ORDER = "k, name, id"
+
+
 def _reads(company, event: CallEvent) -> tuple[str | None, str, list]:
-    """The caller's E.164 number, and the query of (0, agent id, '') for each agent the event
-    rings and (1, customer id, name) for each customer with that number, unordered: the
-    customers go by name, as on a screen. One query: the two reads sent as a pipeline cost twice
-    the CPU (bench/README.md, sixth session)."""
+    """The caller's E.164 number, and the query of (k 0, agent id, name '') for each agent the
+    event rings and (k 1, customer id, name) for each customer with that number, in no order
+    (`_ORDER`). One query: the two reads sent as a pipeline cost twice the CPU (bench/README.md,
+    sixth session)."""
     e164 = lookup_key(event.caller, company.default_country) if event.caller else None
     sql = (
-        f"SELECT 0, agent_id, '' FROM {Extension._meta.db_table} "
+        f"SELECT 0 AS k, agent_id AS id, '' AS name FROM {Extension._meta.db_table} "
         "WHERE company_id = %s AND number = %s"
     )
     params = [company.pk, event.agent]
@@ -77,15 +82,15 @@ class Notices:
         sql, params = [], []
         for _event, _e164, select, select_params in self._reads:
             sql.append(
-                "(SELECT coalesce(json_agg(json_build_array(r.k, r.id, r.name)"
-                f" ORDER BY r.k, r.name, r.id), '[]') FROM ({select}) r(k, id, name))"
+                "(SELECT coalesce(json_agg(json_build_array(k, id, name)"
+                f" ORDER BY {_ORDER}), '[]') FROM ({select}) r)"
             )
             params += select_params
         return ", ".join(sql), params
 
     def read_with(self, values) -> None:
-        """The values the store's RETURNING gave for `columns`."""
-        self._rows = [[tuple(row) for row in rows] for rows in values]
+        """The values the store's RETURNING gave for `columns`: each a list of [k, id, name]."""
+        self._rows = list(values)
 
     def send(self) -> None:
         """Read (unless read with the store), then push each notice to the agents it rings."""
@@ -94,7 +99,7 @@ class Notices:
         if self._rows is None:
             try:
                 self._rows = [
-                    rawsql.execute(f"{select} ORDER BY 1, 3, 2", params)
+                    rawsql.execute(f"{select} ORDER BY {_ORDER}", params)
                     for _event, _e164, select, params in self._reads
                 ]
             except DatabaseError:

@@ -525,3 +525,39 @@ def test_a_stored_ringing_request_is_read_for_its_notice_in_the_same_statement(
         )
     ]
     assert statuses() == [("received", ""), ("received", "")]
+
+
+def test_each_ringing_event_of_a_batch_request_gets_its_own_notice(
+    client, connection, customer, agent_101, in_worker
+):
+    """Two ringing events in one request: a read each (on PostgreSQL two columns of the
+    INSERT, their parameters in order), each notice to its own agent."""
+    from contactcenter.tenancy.models import Role
+    from telephony.models import Agent
+    from tests.conftest import make_user
+
+    colleague = Agent.objects.create(
+        company=connection.company, user=make_user("colleague", connection.company, Role.AGENT)
+    )
+    Extension.objects.create(company=connection.company, agent=colleague, number="102")
+    pushed = []
+    with mock.patch("telephony.realtime.push_ringing", pushed.extend):
+        response = post_native(
+            client,
+            connection,
+            {
+                "events": [
+                    ringing(event_id="e1", call_id="c1", type="ringing", agent="102"),
+                    ringing(event_id="e2", call_id="c2", type="ringing", agent="101", caller="555"),
+                ]
+            },
+        )
+    assert (response.status_code, response.json()) == (202, {"accepted": 2})
+    assert [(agent_id, n["pbx_call_id"], n["customers"]) for agent_id, n in pushed] == [
+        (
+            colleague.pk,
+            "c1",
+            [{"id": customer.pk, "name": "Ivan Petrov", "url": f"/customers/{customer.pk}/"}],
+        ),
+        (agent_101.pk, "c2", []),
+    ]
