@@ -112,6 +112,12 @@ def wait(timeout: float, applied: Container[int] = ()) -> None:
         rawsql.execute("SELECT pg_advisory_unlock(%s)", [IDLE_LOCK])
 
 
+# What the applier reads of a stored request: the address and headers it came with are kept for
+# the record, and reading them back (an `ipaddress` object and a JSON document per request) was
+# work for nothing.
+_APPLIED_FROM = ("connection", "body", "status", "error")
+
+
 def apply_pending(limit: int = BATCH_SIZE, taken: set[int] | None = None) -> int:
     """Apply up to `limit` stored requests, oldest first, in one transaction; how many.
     `taken`, when given, receives their ids.
@@ -139,6 +145,7 @@ def _apply_batch(limit: int, taken: set[int] | None = None, *, isolated: bool) -
             limit=limit,
             lock=True,
             skip_locked=True,
+            fields=_APPLIED_FROM,
         )
         if not pending:
             return 0

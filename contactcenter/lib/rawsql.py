@@ -18,6 +18,7 @@ planned once instead of on every run. So every statement here is one statement, 
 parameter's type must be clear from where it stands (no bare `%s IS NULL`).
 """
 
+import json
 import threading
 from collections.abc import Callable, Iterable, Sequence, Sized
 from contextlib import contextmanager
@@ -158,17 +159,23 @@ def select_later(
     limit: int | None = None,
     lock: bool = False,
     skip_locked: bool = False,
+    fields: Sequence[str] | None = None,
 ) -> Callable[[], list[Model]]:
     """`select`, sent now and read when the returned function is called (see `_fetch_later`).
     `lock` adds FOR UPDATE (with `skip_locked`, rows another transaction holds are passed over)
-    where the database has it: SQLite locks the whole database on its first write anyway."""
+    where the database has it: SQLite locks the whole database on its first write anyway.
+    `fields`: only these are read (and the primary key), the others deferred, as `only()`
+    leaves them."""
     tail = (
         f"WHERE {where}"
         + (f" ORDER BY {order_by}" if order_by else "")
         + (f" LIMIT {int(limit)}" if limit is not None else "")
         + _lock_clause(lock, skip_locked)
     )
-    rows = _rows_later(model, None, tail, params)
+    if fields is not None:
+        pk = model._meta.pk.name
+        fields = (pk, *(name for name in fields if name != pk))
+    rows = _rows_later(model, fields, tail, params)
 
     def instances() -> list[Model]:
         fields, values_list = rows()
@@ -288,6 +295,15 @@ def _plain_check(field: Field, vendor: str) -> Callable[[object], bool] | None:
     if kind == "DateTimeField" and vendor == "postgresql" and not field.auto_now:
         # An aware datetime goes as it is; a naive one the ORM makes aware, with a warning.
         return lambda value: type(value) is datetime and value.tzinfo is not None
+    if kind == "BinaryField":
+        # The ORM wraps bytes (psycopg's Binary, a memoryview on SQLite), which both drivers
+        # take as they are.
+        return lambda value: type(value) is bytes
+    if kind == "GenericIPAddressField" and vendor == "postgresql" and not field.unpack_ipv4:
+        # The ORM parses an address into an `ipaddress` object, which psycopg dumps in Python;
+        # PostgreSQL parses the text itself, and refuses what is not an address. IPv4 only:
+        # the ORM writes IPv6 addresses in a form of its own (clean_ipv6_address).
+        return lambda value: type(value) is str and ":" not in value
     types = _PLAIN.get(kind)
     if types is None:
         return None
@@ -297,6 +313,22 @@ def _plain_check(field: Field, vendor: str) -> Callable[[object], bool] | None:
     return lambda value: type(value) in types
 
 
+_JSON_PLAIN = frozenset((dict, list, str, int, float, bool))
+
+
+def _json_text(field: Field, vendor: str) -> Callable[[object], object] | None:
+    """For a JSONField on PostgreSQL, its value as JSON text, which the server reads into the
+    column's jsonb: what the ORM sends (psycopg's Jsonb wrapper, whose dumper runs in Python),
+    serialised by the same `json.dumps`. None for any other field."""
+    if (
+        vendor != "postgresql"
+        or field.get_internal_type() != "JSONField"
+        or field.encoder is not None
+    ):
+        return None
+    return json.dumps
+
+
 @cache
 def _values(fields: tuple[Field, ...], add: bool, vendor: str):
     """(obj, db) -> its values for these fields' placeholders, as `get_db_prep_save(pre_save(obj,
@@ -304,9 +336,22 @@ def _values(fields: tuple[Field, ...], add: bool, vendor: str):
     getters = []
     for field in fields:
         check = _plain_check(field, vendor)
+        json_text = _json_text(field, vendor)
         sets_itself = getattr(field, "auto_now", False) or (
             add and getattr(field, "auto_now_add", False)
         )
+        if json_text is not None:
+
+            def get_json(obj, db, f=field, attname=field.attname, dump=json_text):
+                value = getattr(obj, attname)
+                if value is None:
+                    return None  # SQL NULL, as get_db_prep_save makes it
+                if type(value) in _JSON_PLAIN:
+                    return dump(value)
+                return f.get_db_prep_save(f.pre_save(obj, add), db)  # an expression, a Value
+
+            getters.append(get_json)
+            continue
         if check is None or sets_itself:
             getters.append(lambda obj, db, f=field: f.get_db_prep_save(f.pre_save(obj, add), db))
             continue

@@ -99,3 +99,52 @@ def test_rows_written_are_the_ones_the_orm_writes(company):
         "id": 0,
         "body": bytes(orm_row["body"]),
     }
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"remote_addr": "10.0.0.7", "headers": {"Ключ": "значение", "n": [1, 2.5, None, True]}},
+        {"remote_addr": "2001:db8::7", "headers": ["a", {"b": {}}], "body": bytearray(b"\x00\xff")},
+        {"remote_addr": None, "headers": "just a string", "body": memoryview(b"raw")},
+        {"remote_addr": "::ffff:10.0.0.7", "headers": {}, "body": b""},
+    ],
+    ids=["ipv4-object", "ipv6-array", "no-address-string", "mapped-ipv4-empty"],
+)
+def test_addresses_json_and_bytes_are_written_as_the_orm_writes_them(company, stored):
+    from telephony.models import InboundRequest, PbxConnection
+
+    pbx = PbxConnection.objects.create(name="PBX", company=company, format="native", secret="s")
+    stored = {"connection": pbx, "body": b'{"a": 1}'} | stored
+    orm_row = _row(InboundRequest, InboundRequest.objects.create(**stored).pk)
+    raw_request = InboundRequest(**stored)
+    rawsql.insert(raw_request)
+    raw_row = _row(InboundRequest, raw_request.pk)
+    for row in (orm_row, raw_row):
+        row.update(id=0, received_at=None, body=bytes(row["body"]))
+    assert raw_row == orm_row
+
+
+def test_json_and_an_ipv4_address_go_to_postgresql_as_text(company):
+    """Not through psycopg's Jsonb and the `ipaddress` objects, whose dumpers run in Python:
+    the webhook stores every request with these."""
+    from telephony.models import InboundRequest, PbxConnection
+
+    pbx = PbxConnection.objects.create(name="PBX", company=company, format="native", secret="s")
+    sent = []
+
+    def spy(execute, sql, params, many, context):
+        sent.append(params)
+        return execute(sql, params, many, context)
+
+    request = InboundRequest(
+        connection=pbx, remote_addr="10.0.0.7", headers={"A": "b"}, body=b"{}", error=""
+    )
+    with connection.execute_wrapper(spy):
+        rawsql.insert(request)
+    (params,) = sent
+    if connection.vendor == "postgresql":
+        assert [type(p) for p in params[2:6]] == [str, str, str, bytes]
+        assert params[2:6] == ["10.0.0.7", "", '{"A": "b"}', b"{}"]
+    else:
+        assert params[2] == "10.0.0.7"

@@ -50,3 +50,33 @@ def test_a_model_with_init_signals_is_still_loaded_through_its_init(company):
         post_init.disconnect(receiver, sender=Company)
     assert initialised == [company.pk]
     assert _values(selected) == _values(company)
+
+
+def test_fields_reads_only_those_and_the_key_and_defers_the_rest(company):
+    from django.db import connection
+
+    from telephony.models import InboundRequest
+
+    pbx = PbxConnection.objects.create(name="PBX", company=company, format="native", secret="s")
+    stored = InboundRequest.objects.create(
+        connection=pbx, remote_addr="10.0.0.7", headers={"A": "b"}, body=b"{}", error="late"
+    )
+    sent = []
+
+    def spy(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        (selected,) = rawsql.select(
+            InboundRequest, "id = %s", [stored.pk], fields=["body", "error"]
+        )
+    assert sent == [
+        'SELECT "telephony_inboundrequest"."id", "telephony_inboundrequest"."body", '
+        '"telephony_inboundrequest"."error" FROM "telephony_inboundrequest" WHERE id = %s'
+    ]
+    assert (selected.pk, bytes(selected.body), selected.error) == (stored.pk, b"{}", "late")
+    assert selected.get_deferred_fields() == {
+        "connection_id", "received_at", "remote_addr", "content_type", "headers", "status"
+    }  # fmt: skip
+    assert selected.headers == {"A": "b"}  # read when asked for, as with only()
