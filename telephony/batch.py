@@ -24,6 +24,8 @@ import threading
 from collections.abc import Iterable
 from contextlib import contextmanager
 
+from django.db import connection
+
 from contactcenter.lib import rawsql
 from contactcenter.lib.rawsql import placeholders
 from crm.models import Customer, CustomerPhone
@@ -94,6 +96,8 @@ class Batch:
         self.open: dict[int, AgentStateInterval] = {}  # agent id -> current state
         self.new_intervals: list[AgentStateInterval] = []
         self.closed_intervals: dict[int, AgentStateInterval] = {}  # stored ones, now ended
+        self.call_keys: list[int] = []  # primary keys taken ahead for the batch's new calls
+        self.new_calls: list[Call] = []  # written whole at the end
 
     def fresh(self) -> "Batch":
         """A batch that knows only what was written: the event ids (and the phone matches)."""
@@ -166,17 +170,36 @@ class Batch:
             more = sorted(companies.difference(prefilled))
             keep_more_lookups = lookups_prefill_later(more, sorted(extensions))
             call_ids = sorted(self.calls_by_id)
+            new = sum(1 for pk, ids in keys.items() for i in ids if (pk, i) not in self.calls)
+            call_keys = self._take_call_keys_later(new)
             matches = self._read_phone_matches(self._new_callers(requests))
             events = self._read_events(call_ids)
             linked = self._read_linked_customers(call_ids)
             locked = self._lock_agents(sorted(companies), sorted(extensions), call_ids)
             keep_more_lookups()
             events()
+            call_keys()
             # Step 3: each of these reads its answer from step 2 and sends what depends on it.
             keeps = [linked(), matches(), locked()]
             for keep in keeps:
                 keep()
         self.calls_with_agents.update(call_ids)
+
+    def _take_call_keys_later(self, count: int):
+        """On PostgreSQL, take `count` primary keys for new calls from the table's sequence:
+        sent now, kept when the function returned is called. (SQLite has no sequence: a new
+        call is inserted as it is made there.)"""
+        if not count or connection.vendor != "postgresql":
+            return lambda: None
+        keys = rawsql.execute_later(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [Call._meta.db_table, Call._meta.pk.column, count],
+        )
+
+        def keep():
+            self.call_keys = [key for (key,) in keys()]
+
+        return keep
 
     def _new_callers(self, requests) -> dict[int, set[str]]:
         """The callers' numbers of the calls the batch starts, by company (a shared PBX's
@@ -332,6 +355,19 @@ class Batch:
     def call(self, connection_id: int, pbx_call_id: str) -> Call | None:
         return self.calls.get((connection_id, pbx_call_id))
 
+    def take_call_key(self) -> int | None:
+        """A primary key for a call new to the batch, or None: the call is then inserted
+        at once (SQLite, or a batch that started again after an agent event)."""
+        return self.call_keys.pop() if self.call_keys else None
+
+    def call_created(self, call: Call) -> None:
+        """A new call, given a key by `take_call_key`: written whole, once, with the batch.
+        Should another transaction create the same call meanwhile (a second applier), that
+        INSERT breaks the unique (connection, PBX call id), and the applier applies the batch
+        again without this module."""
+        self.new_calls.append(call)
+        self.call_added(call, created=True)
+
     def call_added(self, call: Call, *, created: bool) -> None:
         """A call locked during the batch: made by it (no events, no customers yet), or made
         by another transaction since the batch was read."""
@@ -420,6 +456,12 @@ class Batch:
             self._write()
 
     def _write(self) -> None:
+        rawsql.insert_many(self.new_calls, keys=True)
+        written = set()
+        for call in self.new_calls:
+            call._state.adding = False
+            written.add(call.pk)
+        self.new_calls = []
         rawsql.insert_many(self.records, ignore_conflict=True)
         self.records = []
         through = Call.customers.through
@@ -443,6 +485,8 @@ class Batch:
         self.derived_rows = {}
         by_fields: dict[tuple[str, ...], list[Call]] = {}
         for call_id, names in self.dirty.items():
+            if call_id in written:
+                continue
             by_fields.setdefault(tuple(sorted(names)), []).append(self.calls_by_id[call_id])
         for names, calls in by_fields.items():
             rawsql.update_many(calls, names)

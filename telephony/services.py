@@ -119,13 +119,31 @@ def _locked_call(connection: PbxConnection, company: Company, event: CallEvent) 
     unit = batch.current()
     call = unit.call(connection.pk, event.call_id) if unit is not None else None
     if call is None:
-        # A call the batch did not find when it read ahead is new: no need to look again.
-        look = unit is None or unit.fresh_start
-        call, created = _lock_or_create_call(connection, company, event, look=look)
-        if unit is not None:
-            unit.call_added(call, created=created)
+        key = unit.take_call_key() if unit is not None else None
+        if key is not None:
+            # New to the batch, which read every call it names: made here, written with its
+            # derived values when the batch is (one INSERT for all, none rewritten).
+            call = _new_call(connection, company, event)
+            call.pk = key
+            unit.call_created(call)
+        else:
+            # A call the batch did not find when it read ahead is new: no need to look again.
+            look = unit is None or unit.fresh_start
+            call, created = _lock_or_create_call(connection, company, event, look=look)
+            if unit is not None:
+                unit.call_added(call, created=created)
     call.company, call.connection = company, connection  # the same rows: no need to read them
     return call
+
+
+def _new_call(connection: PbxConnection, company: Company, event: CallEvent) -> Call:
+    return rawsql.new(
+        Call,
+        company=company,
+        connection=connection,
+        pbx_call_id=event.call_id,
+        offered_at=event.occurred_at,
+    )
 
 
 def _lock_or_create_call(
@@ -134,13 +152,7 @@ def _lock_or_create_call(
     key = [connection.pk, event.call_id]
     found = rawsql.select(Call, _CALL_KEY, key, lock=True) if look else []
     if not found:
-        call = rawsql.new(
-            Call,
-            company=company,
-            connection=connection,
-            pbx_call_id=event.call_id,
-            offered_at=event.occurred_at,
-        )
+        call = _new_call(connection, company, event)
         # Two first events of one call may race: the unique constraint lets one create it, and
         # the other waits for it, writes nothing, and locks the row it made.
         if rawsql.insert(call, ignore_conflict=True):

@@ -367,9 +367,11 @@ def _values(fields: tuple[Field, ...], add: bool, vendor: str):
 
 
 @cache
-def _insert_sql(model: type[Model], ignore_conflict: bool) -> tuple[tuple[Field, ...], str]:
+def _insert_sql(
+    model: type[Model], ignore_conflict: bool, keys: bool = False
+) -> tuple[tuple[Field, ...], str]:
     opts = model._meta
-    fields = tuple(f for f in opts.concrete_fields if not f.primary_key)
+    fields = tuple(f for f in opts.concrete_fields if keys or not f.primary_key)
     sql = (
         f"INSERT INTO {_quote(opts.db_table)} ({', '.join(_quote(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))})"
@@ -417,15 +419,18 @@ def _insert(obj: Model, ignore_conflict: bool, also: str, params: Sequence = ())
     return row[1:]
 
 
-def insert_many(objs: Sequence[Model], *, ignore_conflict: bool = False) -> None:
-    """INSERT these new rows of one model, without reading back their primary keys (the callers
-    never need them); `ignore_conflict` as for `insert`. One statement per row, sent together
-    (psycopg pipelines `executemany`: one round trip): a multi-row VALUES list would cost more,
-    as psycopg parses a long statement's placeholders anew each time."""
+def insert_many(
+    objs: Sequence[Model], *, ignore_conflict: bool = False, keys: bool = False
+) -> None:
+    """INSERT these new rows of one model, without reading back their primary keys: the callers
+    never need them, or with `keys` have given them (taken from the table's sequence).
+    `ignore_conflict` as for `insert`. One statement per row, sent together (psycopg pipelines
+    `executemany`: one round trip): a multi-row VALUES list would cost more, as psycopg parses
+    a long statement's placeholders anew each time."""
     if not objs:
         return
     db = _db()
-    fields, sql = _insert_sql(type(objs[0]), ignore_conflict)
+    fields, sql = _insert_sql(type(objs[0]), ignore_conflict, keys)
     sql = sql[: sql.rindex(" RETURNING ")]
     values = _values(fields, True, db.vendor)
     rows = [values(obj, db) for obj in objs]

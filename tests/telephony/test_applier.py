@@ -564,3 +564,132 @@ def test_each_ringing_event_of_a_batch_request_gets_its_own_notice(
         ),
         (agent_101.pk, "c2", []),
     ]
+
+
+def _call_writes(captured) -> list[str]:
+    return [
+        sql.split(" (", 1)[0].split(" SET ", 1)[0]
+        for sql in captured
+        if sql.startswith(("INSERT", "UPDATE")) and 'telephony_call"' in sql.split(" (", 1)[0]
+    ]
+
+
+def test_the_new_calls_of_a_batch_are_written_once_each_with_their_derived_values(
+    client, connection, customer, agent_101, in_worker
+):
+    """On PostgreSQL a batch takes its new calls' keys from the sequence ahead and inserts each
+    call once, at the end, as derived from all its events: no INSERT then UPDATE of the same
+    row, no statement of its own for each call. On SQLite each is inserted when it is made."""
+    for call_id in ("c1", "c2"):
+        post_native(client, connection, ringing(event_id=f"{call_id}-q", call_id=call_id))
+        post_native(
+            client,
+            connection,
+            ringing(
+                event_id=f"{call_id}-r",
+                call_id=call_id,
+                type="ringing",
+                agent="101",
+                timestamp="2026-11-23T09:00:12Z",
+            ),
+        )
+    post_native(
+        client,
+        connection,
+        ringing(
+            event_id="c1-a",
+            call_id="c1",
+            type="answered",
+            agent="101",
+            timestamp="2026-11-23T09:00:20Z",
+        ),
+    )
+    captured = []
+
+    def capture(execute, sql, params, many, context):
+        captured.append(sql)
+        return execute(sql, params, many, context)
+
+    with db_connection.execute_wrapper(capture):
+        assert applier.apply_pending() == 5
+    calls = {c.pbx_call_id: c for c in Call.objects.all()}
+    assert sorted(calls) == ["c1", "c2"]
+    assert (calls["c1"].outcome, calls["c1"].ring_seconds, calls["c1"].answered_at.second) == (
+        Call.Outcome.ANSWERED,
+        8,
+        20,
+    )
+    assert (
+        calls["c2"].agent_id,
+        calls["c2"].queue_wait_seconds,
+        calls["c2"].ringing_at.second,
+    ) == (
+        agent_101.pk,
+        None,
+        12,
+    )
+    assert {c.caller_e164 for c in calls.values()} == {"+79161234567"}
+    assert set(Call.customers.through.objects.values_list("call__pbx_call_id", "customer_id")) == {
+        ("c1", customer.pk),
+        ("c2", customer.pk),
+    }
+    assert CallEventRecord.objects.filter(call=calls["c1"]).count() == 3
+    if db_connection.vendor == "postgresql":
+        assert _call_writes(captured) == ['INSERT INTO "telephony_call"']
+        [insert] = [sql for sql in captured if sql.startswith('INSERT INTO "telephony_call" (')]
+        assert insert.startswith('INSERT INTO "telephony_call" ("id", ')
+    else:
+        assert _call_writes(captured) == [
+            'INSERT INTO "telephony_call"',
+            'INSERT INTO "telephony_call"',
+            'UPDATE "telephony_call"',
+        ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_call_another_applier_creates_meanwhile_is_applied_to_not_duplicated(
+    client, connection, agent_101, in_worker
+):
+    """Two appliers may take two requests of one new call. The batch that finds the call made
+    by the other when it writes (the unique connection and PBX call id) starts again without its
+    unit of work, and applies its events to that call."""
+    from telephony import batch
+
+    post_native(client, connection, ringing(event_id="r", type="ringing", agent="101"))
+    preload = batch.Batch.preload
+
+    keys_taken = []
+
+    def preload_then_another_applier_creates_the_call(self, requests):
+        preload(self, requests)
+        keys_taken.append(len(self.call_keys))
+        if db_connection.vendor != "postgresql":
+            return  # SQLite: no keys ahead, the call is inserted as it is made (and locks all)
+
+        def create():
+            from django.db import connection as own
+
+            Call.objects.create(
+                company_id=connection.company_id,
+                connection=connection,
+                pbx_call_id="c1",
+                offered_at="2026-11-23T08:59:58Z",
+            )
+            own.close()
+
+        thread = threading.Thread(target=create)
+        thread.start()
+        thread.join()
+
+    with mock.patch.object(batch.Batch, "preload", preload_then_another_applier_creates_the_call):
+        assert applier.apply_pending() == 1
+    call = Call.objects.get(pbx_call_id="c1")
+    assert (call.agent_id, call.ringing_at.isoformat()) == (
+        agent_101.pk,
+        "2026-11-23T09:00:00+00:00",
+    )
+    assert statuses() == [("applied", "")]
+    assert CallEventRecord.objects.get().call_id == call.pk
+    assert AgentStateInterval.objects.get(ended_at=None).call_id == call.pk
+    # The batch, then the batch started again without its unit of work (PostgreSQL only).
+    assert keys_taken == ([1] if db_connection.vendor == "postgresql" else [0])
