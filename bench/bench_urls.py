@@ -14,6 +14,10 @@ from django.views.decorators.http import require_POST
 from contactcenter.urls import urlpatterns as app_urlpatterns
 
 BARE_TABLE = "bench_bare_insert"
+CREATE_BARE_TABLE = (
+    f"CREATE TABLE IF NOT EXISTS {BARE_TABLE} (id bigserial PRIMARY KEY, "
+    "received_at timestamptz NOT NULL DEFAULT now(), body bytea NOT NULL)"
+)
 
 
 @csrf_exempt

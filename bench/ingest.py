@@ -215,16 +215,13 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     stop_on_sigterm()
     setup_django(args.database)
-    from bench_urls import BARE_TABLE
+    from bench_urls import BARE_TABLE, CREATE_BARE_TABLE
     from django.db import connection
 
     loop_name = install_uvloop()
     print(f"database: {database_label()}; load average {load_average()}")
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TABLE IF NOT EXISTS {BARE_TABLE} (id bigserial PRIMARY KEY, "
-            "received_at timestamptz NOT NULL DEFAULT now(), body bytea NOT NULL)"
-        )
+        cursor.execute(CREATE_BARE_TABLE)
         cursor.execute(f"TRUNCATE {BARE_TABLE}")
     started = time.perf_counter()
     centre = create_call_centre(
