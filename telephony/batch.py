@@ -13,8 +13,9 @@ database:
   events name is locked (calls first, then agents: the lock order of `presence`);
 - while events are applied, the calls, events and agent states change in memory, exactly as the
   statements would have changed them;
-- at the end, the new events, customer links, changed calls and agent states are written in a
-  handful of multi-row statements.
+- at the end, the new calls (whole, with keys taken ahead from their sequence on PostgreSQL),
+  new events, customer links, changed calls and agent states are written in a handful of
+  multi-row statements.
 
 A request the batch cannot apply makes the applier start the batch again without this module
 (one savepoint per request), so every outcome stays the one-by-one outcome.
@@ -117,8 +118,9 @@ class Batch:
 
         In three steps, each one round trip on PostgreSQL (rawsql.pipelined): the calls locked,
         the events already stored, queues and extensions; then the calls' events and customers,
-        the new callers' phones and the agents locked; then names and the agents' states. Calls
-        are locked before agents, as presence locks them."""
+        the keys of the calls not found (new ones), the new callers' phones and the agents
+        locked; then names and the agents' states. Calls are locked before agents, as presence
+        locks them."""
         from telephony.services import lookups_prefill_later
 
         requests = list(requests)
