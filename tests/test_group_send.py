@@ -101,3 +101,62 @@ def test_the_redis_publisher_is_used_only_for_the_pub_sub_layer_with_addressed_h
     assert group_send._publisher(InMemoryChannelLayer(), {}, 1.0) is None
     sentinel = {"hosts": [{"master_name": "m", "sentinels": [("127.0.0.1", 26379)]}]}
     assert group_send._publisher(RedisPubSubChannelLayer(**sentinel), sentinel, 1.0) is None
+
+
+def _publisher_on_redis(address: str):
+    """A pub/sub layer on `address` and the publisher send_many uses for it."""
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    from contactcenter.lib import group_send
+
+    config = {"hosts": [{"address": address}], "prefix": "t:"}
+    layer = RedisPubSubChannelLayer(**config)
+    return layer, config, group_send._publisher(layer, config, 2.0)
+
+
+def _redis_address() -> str:
+    import os
+
+    return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/13"
+
+
+def test_the_publisher_does_not_wait_for_redis_answers_and_reconnects_without_them():
+    """Its connection is told CLIENT REPLY OFF as it connects: nothing comes back to read after
+    a publish, also after the connection was lost and made again."""
+    from contactcenter.lib.group_send import send_many
+
+    layer, config, publisher = _publisher_on_redis(_redis_address())
+
+    async def run():
+        channel = await layer.new_channel()
+        await layer.group_add("test.quiet", channel)
+        try:
+            received = []
+            for n in (1, 2):
+                send_many(layer, config, [("test.quiet", {"type": "x", "n": n})], timeout=2.0)
+                received.append(await asyncio.wait_for(layer.receive(channel), 5))
+                connection = publisher.connection(0)
+                assert not connection.can_read(timeout=0.2)  # no ":1" waiting on the socket
+                connection.disconnect()  # the next publish connects again
+            return received
+        finally:
+            await layer.group_discard("test.quiet", channel)
+            await layer.flush()
+
+    assert async_to_sync(run)() == [{"type": "x", "n": 1}, {"type": "x", "n": 2}]
+
+
+def test_a_redis_that_cannot_be_reached_is_an_error_of_the_publish():
+    import socket
+
+    import pytest
+    import redis
+
+    from contactcenter.lib.group_send import send_many
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # closed once the block ends: nothing listens there
+    layer, config, _publisher = _publisher_on_redis(f"redis://127.0.0.1:{port}/0")
+    with pytest.raises(redis.ConnectionError):
+        send_many(layer, config, [("test.down", {"type": "x"})], timeout=0.5)

@@ -37,18 +37,29 @@ async def group_send_many(layer, groups_messages: list[tuple[str, dict]]) -> Non
 
 
 class PubSubPublisher:
-    """Publishes group messages as `RedisPubSubChannelLayer.group_send` does, synchronously."""
+    """Publishes group messages as `RedisPubSubChannelLayer.group_send` does, synchronously,
+    without waiting for Redis's answers.
+
+    A PUBLISH answers only how many subscribers got the message, which nothing here reads: the
+    publisher's connections (one per thread and Redis host, its own) are told `CLIENT REPLY OFF`
+    as they connect, and a publish is a write to the socket. Reading each answer cost the
+    webhook a wake-up per ringing notice, and redis-py's pipeline most of the publish's CPU.
+    Redis refusing a connection, or a connection that breaks, raises as before (the caller logs
+    the skipped push); a message written just as Redis went away can be lost without a word,
+    which a push may be (the screens fetch the state again when they reconnect)."""
 
     def __init__(self, layer: RedisPubSubChannelLayer, config: dict, timeout: float):
         self._layer = layer  # its serializer: msgpack, and encryption when configured
         self._prefix = config.get("prefix", "asgi")
-        self._clients = []
+        self._pools = []
         for host in decode_hosts(config.get("hosts")):
             options = {k: v for k, v in host.items() if k != "address"}
             # A push waits this long at most: the event it tells of is applied whatever happens.
             options.update(socket_timeout=timeout, socket_connect_timeout=timeout)
-            pool = redis.ConnectionPool.from_url(host["address"], **options)
-            self._clients.append(redis.Redis(connection_pool=pool))
+            # A health check waits for a PONG, which never comes with replies off.
+            options["health_check_interval"] = 0
+            self._pools.append(redis.ConnectionPool.from_url(host["address"], **options))
+        self._local = threading.local()
 
     @classmethod
     def supports(cls, config: dict) -> bool:
@@ -57,16 +68,28 @@ class PubSubPublisher:
             isinstance(h, dict) and "address" in h for h in decode_hosts(config.get("hosts"))
         )
 
+    def connection(self, shard: int) -> redis.connection.AbstractConnection:
+        """This thread's connection to the shard's host (connected when first written to)."""
+        connections = self._local.__dict__.setdefault("connections", {})
+        if shard not in connections:
+            connection = self._pools[shard].make_connection()
+            connection.register_connect_callback(self._replies_off)
+            connections[shard] = connection
+        return connections[shard]
+
+    def _replies_off(self, connection) -> None:
+        connection.send_command("CLIENT", "REPLY", "OFF", check_health=False)
+
     def publish(self, groups_messages: list[tuple[str, dict]]) -> None:
-        pipelines: dict[int, redis.client.Pipeline] = {}
+        commands: dict[int, list[tuple]] = {}
         for group, message in groups_messages:
             channel = f"{self._prefix}__group__{group}"  # the layer's group channel
-            shard = _consistent_hash(channel, len(self._clients))
-            if shard not in pipelines:
-                pipelines[shard] = self._clients[shard].pipeline(transaction=False)
-            pipelines[shard].publish(channel, self._layer.serialize(message))
-        for pipeline in pipelines.values():
-            pipeline.execute()
+            shard = _consistent_hash(channel, len(self._pools))
+            command = ("PUBLISH", channel, self._layer.serialize(message))
+            commands.setdefault(shard, []).append(command)
+        for shard, shard_commands in commands.items():
+            connection = self.connection(shard)
+            connection.send_packed_command(connection.pack_commands(shard_commands))
 
 
 # Per layer (settings overridden in tests make new layers), for as long as the layer lives.
