@@ -172,7 +172,7 @@ class Batch:
             more = sorted(companies.difference(prefilled))
             keep_more_lookups = lookups_prefill_later(more, sorted(extensions))
             call_ids = sorted(self.calls_by_id)
-            new = sum(1 for pk, ids in keys.items() for i in ids if (pk, i) not in self.calls)
+            new = sum((pk, call) not in self.calls for pk, calls in keys.items() for call in calls)
             call_keys = self._take_call_keys_later(new)
             matches = self._read_phone_matches(self._new_callers(requests))
             events = self._read_events(call_ids)

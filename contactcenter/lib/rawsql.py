@@ -316,17 +316,15 @@ def _plain_check(field: Field, vendor: str) -> Callable[[object], bool] | None:
 _JSON_PLAIN = frozenset((dict, list, str, int, float, bool))
 
 
-def _json_text(field: Field, vendor: str) -> Callable[[object], object] | None:
-    """For a JSONField on PostgreSQL, its value as JSON text, which the server reads into the
-    column's jsonb: what the ORM sends (psycopg's Jsonb wrapper, whose dumper runs in Python),
-    serialised by the same `json.dumps`. None for any other field."""
-    if (
-        vendor != "postgresql"
-        or field.get_internal_type() != "JSONField"
-        or field.encoder is not None
-    ):
-        return None
-    return json.dumps
+def _json_as_text(field: Field, vendor: str) -> bool:
+    """Whether this field's values go to the database as JSON text (a JSONField on PostgreSQL,
+    without an encoder of its own): the server reads the text into the column's jsonb. The ORM
+    sends psycopg's Jsonb wrapper, whose dumper runs `json.dumps` from Python code."""
+    return (
+        vendor == "postgresql"
+        and field.get_internal_type() == "JSONField"
+        and field.encoder is None
+    )
 
 
 @cache
@@ -336,18 +334,17 @@ def _values(fields: tuple[Field, ...], add: bool, vendor: str):
     getters = []
     for field in fields:
         check = _plain_check(field, vendor)
-        json_text = _json_text(field, vendor)
         sets_itself = getattr(field, "auto_now", False) or (
             add and getattr(field, "auto_now_add", False)
         )
-        if json_text is not None:
+        if _json_as_text(field, vendor):
 
-            def get_json(obj, db, f=field, attname=field.attname, dump=json_text):
+            def get_json(obj, db, f=field, attname=field.attname):
                 value = getattr(obj, attname)
                 if value is None:
                     return None  # SQL NULL, as get_db_prep_save makes it
                 if type(value) in _JSON_PLAIN:
-                    return dump(value)
+                    return json.dumps(value)
                 return f.get_db_prep_save(f.pre_save(obj, add), db)  # an expression, a Value
 
             getters.append(get_json)
