@@ -360,7 +360,7 @@ class Batch:
     def take_call_key(self) -> int | None:
         """A primary key for a call new to the batch, or None: the call is then inserted
         at once (SQLite, or a batch that started again after an agent event)."""
-        return self.call_keys.pop() if self.call_keys else None
+        return self.call_keys.pop(0) if self.call_keys else None  # in the order calls come
 
     def call_created(self, call: Call) -> None:
         """A new call, given a key by `take_call_key`: written whole, once, with the batch.

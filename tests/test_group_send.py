@@ -160,3 +160,28 @@ def test_a_redis_that_cannot_be_reached_is_an_error_of_the_publish():
     layer, config, _publisher = _publisher_on_redis(f"redis://127.0.0.1:{port}/0")
     with pytest.raises(redis.ConnectionError):
         send_many(layer, config, [("test.down", {"type": "x"})], timeout=0.5)
+
+
+def test_a_connection_inherited_from_a_parent_process_is_not_written_to():
+    """After a fork the thread's connection is the parent's socket: the child makes its own."""
+    from contactcenter.lib.group_send import send_many
+
+    layer, config, publisher = _publisher_on_redis(_redis_address())
+    inherited = publisher.connection(0)
+    assert publisher.connection(0) is inherited
+    inherited.pid = -1  # as a forked child sees its parent's connection
+
+    async def run():
+        channel = await layer.new_channel()
+        await layer.group_add("test.forked", channel)
+        try:
+            send_many(layer, config, [("test.forked", {"type": "x", "n": 1})], timeout=2.0)
+            return await asyncio.wait_for(layer.receive(channel), 5)
+        finally:
+            await layer.group_discard("test.forked", channel)
+            await layer.flush()
+
+    assert async_to_sync(run)() == {"type": "x", "n": 1}
+    own = publisher.connection(0)
+    assert own is not inherited and inherited._sock is None  # never connected, never written
+    assert not own.can_read(timeout=0.2)

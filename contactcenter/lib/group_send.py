@@ -15,6 +15,7 @@ unchanged (tests/test_group_send.py).
 """
 
 import asyncio
+import os
 import threading
 import weakref
 
@@ -69,13 +70,16 @@ class PubSubPublisher:
         )
 
     def connection(self, shard: int) -> redis.connection.AbstractConnection:
-        """This thread's connection to the shard's host (connected when first written to)."""
+        """This thread's connection to the shard's host (connected when first written to).
+        One a forked process inherited is its parent's socket: the child makes its own, as
+        redis-py's pool would (the parent's is not closed from here: redis-py checks the pid)."""
         connections = self._local.__dict__.setdefault("connections", {})
-        if shard not in connections:
+        connection = connections.get(shard)
+        if connection is None or connection.pid != os.getpid():
             connection = self._pools[shard].make_connection()
             connection.register_connect_callback(self._replies_off)
             connections[shard] = connection
-        return connections[shard]
+        return connection
 
     def _replies_off(self, connection) -> None:
         connection.send_command("CLIENT", "REPLY", "OFF", check_health=False)

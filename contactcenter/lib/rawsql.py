@@ -172,10 +172,11 @@ def select_later(
         + (f" LIMIT {int(limit)}" if limit is not None else "")
         + _lock_clause(lock, skip_locked)
     )
+    names = None
     if fields is not None:
         pk = model._meta.pk.name
-        fields = (pk, *(name for name in fields if name != pk))
-    rows = _rows_later(model, fields, tail, params)
+        names = (pk, *(name for name in fields if name != pk))
+    rows = _rows_later(model, names, tail, params)
 
     def instances() -> list[Model]:
         fields, values_list = rows()

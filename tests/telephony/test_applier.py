@@ -638,6 +638,7 @@ def test_the_new_calls_of_a_batch_are_written_once_each_with_their_derived_value
         assert _call_writes(captured) == ['INSERT INTO "telephony_call"']
         [insert] = [sql for sql in captured if sql.startswith('INSERT INTO "telephony_call" (')]
         assert insert.startswith('INSERT INTO "telephony_call" ("id", ')
+        assert calls["c1"].pk < calls["c2"].pk  # keys in the order the calls came
     else:
         assert _call_writes(captured) == [
             'INSERT INTO "telephony_call"',
