@@ -10,6 +10,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from contactcenter.routing import websocket_urlpatterns  # noqa: E402
+from contactcenter.startup import load_views_and_freeze  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -19,3 +20,5 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+load_views_and_freeze()

@@ -179,12 +179,17 @@ def test_the_applier_pauses_after_a_small_batch_of_a_busy_stream_only(monkeypatc
     done = []
     monkeypatch.setattr("signal.signal", lambda *args: None)  # the test runner's, kept
     monkeypatch.setattr(applier, "listen", lambda: None)
+    frozen = []
+    monkeypatch.setattr(
+        "telephony.management.commands.apply_pbx_events.freeze_loaded", lambda: frozen.append(1)
+    )
     monkeypatch.setattr(applier, "apply_pending", apply_pending)
     monkeypatch.setattr(applier, "wait", lambda timeout, applied: done.append("wait"))
     monkeypatch.setattr("time.sleep", done.append)
     with pytest.raises(Stop):
         call_command("apply_pbx_events", *options)
     assert done == [pause, pause, "wait", pause]
+    assert frozen == [1]  # once, before the first batch
 
 
 @pytest.mark.django_db(transaction=True)

@@ -10,6 +10,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, connection
 
+from contactcenter.startup import freeze_loaded
 from telephony import applier
 
 
@@ -35,6 +36,8 @@ class Command(BaseCommand):
         if not once:
             signal.signal(signal.SIGTERM, self._stop)
             signal.signal(signal.SIGINT, self._stop)
+        if not once:
+            freeze_loaded()
         listening = False
         total = 0
         taken = set()  # since the last wait

@@ -1,0 +1,48 @@
+"""The web servers' entry points load the views and freeze what startup loaded, so that the
+garbage collector's full collections no longer walk it while requests wait."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = (
+    "import gc, sys; {load}; "
+    "print(gc.get_freeze_count() > 10000, 'telephony.webhooks' in sys.modules, "
+    "'crm.views' in sys.modules)"
+)
+
+
+@pytest.mark.parametrize("module", ["contactcenter.wsgi", "contactcenter.asgi"])
+def test_a_server_entry_point_freezes_startup_with_the_views_loaded(module):
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(load=f"import {module}")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "True"]
+
+
+def test_without_the_entry_point_nothing_is_frozen_or_loaded_early():
+    """The probe's baseline: Django's setup alone freezes nothing and imports no views."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env["DJANGO_SETTINGS_MODULE"] = "contactcenter.settings"
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(load="import django; django.setup()")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False", "False"]
