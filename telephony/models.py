@@ -298,6 +298,7 @@ class Call(TenantModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="calls",
+        db_index=False,  # call_ticket, partial
     )
     disposition = models.ForeignKey(
         Disposition,
@@ -305,6 +306,7 @@ class Call(TenantModel):
         null=True,
         blank=True,
         on_delete=models.PROTECT,
+        db_index=False,  # call_disposition, partial
     )
     notes = models.TextField(_("notes"), blank=True)
     outcome = models.CharField(
@@ -357,6 +359,15 @@ class Call(TenantModel):
             models.Index(fields=["company", "queue", "offered_at"], name="call_company_queue"),
             models.Index(fields=["agent", "offered_at"], name="call_agent_offered"),
             models.Index(fields=["company", "caller_e164"], name="call_company_caller"),
+            # A call has no ticket or disposition while the PBX's events are applied, and every
+            # one of them writes the row again: left out of these indexes, those versions add no
+            # entry to them. `ticket_id = %s` (and the deletion checks) still use them.
+            models.Index(fields=["ticket"], condition=Q(ticket__isnull=False), name="call_ticket"),
+            models.Index(
+                fields=["disposition"],
+                condition=Q(disposition__isnull=False),
+                name="call_disposition",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -523,6 +534,7 @@ class AgentStateInterval(TenantModel):
         null=True,
         blank=True,
         on_delete=models.PROTECT,
+        db_index=False,  # agent_state_pause_reason, partial
     )
     call = models.ForeignKey(
         Call,
@@ -559,6 +571,12 @@ class AgentStateInterval(TenantModel):
             ),
             models.Index(
                 fields=["agent", "event_id"], condition=~Q(event_id=""), name="agent_state_event"
+            ),
+            # Only pauses have a reason: the other states' rows, most of them, stay out.
+            models.Index(
+                fields=["pause_reason"],
+                condition=Q(pause_reason__isnull=False),
+                name="agent_state_pause_reason",
             ),
         ]
 

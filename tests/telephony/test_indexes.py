@@ -55,3 +55,40 @@ def test_the_indexes_the_queries_need_are_there():
     assert ["ticket_id"] in call_columns and ["queue_id"] in call_columns
     state_columns = [cols for cols, _unique in _indexes("telephony_agentstateinterval").values()]
     assert ["call_id"] in state_columns
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("table", "column", "index"),
+    [
+        ("telephony_call", "ticket_id", "call_ticket"),
+        ("telephony_call", "disposition_id", "call_disposition"),
+        ("telephony_agentstateinterval", "pause_reason_id", "agent_state_pause_reason"),
+    ],
+)
+def test_a_key_most_rows_leave_empty_is_indexed_where_set_and_found_through_that_index(
+    table, column, index
+):
+    """The rows without one add no entry; a lookup by the key (a ticket's calls, deleting a
+    disposition or a pause reason) still reads the index, also as a prepared generic plan."""
+    lookup = f'SELECT id FROM "{table}" WHERE "{column}" = '
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [index])
+            [(definition,)] = cursor.fetchall()
+            assert definition.endswith(f"USING btree ({column}) WHERE ({column} IS NOT NULL)")
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+            cursor.execute(f"PREPARE by_key(bigint) AS {lookup}$1")
+            try:
+                cursor.execute("EXPLAIN EXECUTE by_key(1)")
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+            finally:
+                cursor.execute("DEALLOCATE by_key")
+        else:
+            cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [index])
+            [(definition,)] = cursor.fetchall()
+            assert definition.endswith(f'("{column}") WHERE "{column}" IS NOT NULL')
+            cursor.execute(f"EXPLAIN QUERY PLAN {lookup}1")
+            plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+    assert index in plan, plan
