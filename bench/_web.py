@@ -284,6 +284,116 @@ def wait_until_applied(timeout: float = 300) -> float:
     return time.perf_counter() - started
 
 
+class AutovacuumStandIn:
+    """Autovacuum's work, done by the benchmark when the server's autovacuum is off.
+
+    Production runs PostgreSQL with autovacuum; a CI server may turn it off (this machine's
+    does, `conf.d/90-ci.conf`). Without it the call log's updated rows (a call is written again
+    by each of its events, an agent state when it ends, a stored request when it is applied)
+    leave their dead versions in the tables and indexes for good, and a run gets slower minute
+    by minute, the webhook's tables only: the bare table is never updated. So when the server's
+    autovacuum is off, a thread here does what it would: every `autovacuum_naptime`, it VACUUMs
+    the tables past the server's autovacuum thresholds (dead rows, or rows inserted since the last
+    vacuum, above `threshold + scale_factor * reltuples`) and ANALYZEs those past the analyze
+    threshold, throttled by autovacuum's cost settings. Its work runs on the server during the
+    phases, as autovacuum's would, and counts against both endpoints alike. `start` first brings
+    every table to where a production database would be: vacuumed and analyzed."""
+
+    def __init__(self):
+        import threading
+
+        self.vacuums: dict[str, int] = {}
+        self.analyzes: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="autovacuum-stand-in", daemon=True)
+        self.active = False
+
+    def _settings(self, cursor) -> dict[str, float]:
+        cursor.execute("SELECT name, setting FROM pg_settings WHERE name LIKE '%vacuum%'")
+        return {
+            name: float(value) if value not in ("on", "off") else value for name, value in cursor
+        }
+
+    def start(self) -> None:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            settings = self._settings(cursor)
+            if settings["autovacuum"] == "on":
+                return
+            tables = self._tables(cursor)
+            cursor.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")
+        self.active = True
+        self._thread.start()
+
+    def _tables(self, cursor) -> list[str]:
+        cursor.execute("SELECT relname FROM pg_stat_user_tables WHERE schemaname = 'public'")
+        return [f'"{name}"' for (name,) in cursor]
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        try:
+            with connection.cursor() as cursor:
+                settings = self._settings(cursor)
+                limit = settings["autovacuum_vacuum_cost_limit"]
+                cursor.execute(
+                    "SELECT set_config('vacuum_cost_delay', %s, false), "
+                    "set_config('vacuum_cost_limit', %s, false)",
+                    [
+                        str(settings["autovacuum_vacuum_cost_delay"]),
+                        str(int(limit if limit > 0 else settings["vacuum_cost_limit"])),
+                    ],
+                )
+                while not self._stop.wait(settings["autovacuum_naptime"]):
+                    self._visit(cursor, settings)
+        finally:
+            connection.close()
+
+    def _visit(self, cursor, s: dict[str, float]) -> None:
+        cursor.execute(
+            "SELECT st.relname, st.n_dead_tup, st.n_ins_since_vacuum, st.n_mod_since_analyze,"
+            " greatest(c.reltuples, 0) FROM pg_stat_user_tables st"
+            " JOIN pg_class c ON c.oid = st.relid WHERE st.schemaname = 'public'"
+        )
+        for name, dead, inserted, modified, tuples in cursor.fetchall():
+            vacuum = (
+                dead
+                > s["autovacuum_vacuum_threshold"] + s["autovacuum_vacuum_scale_factor"] * tuples
+                or inserted
+                > s["autovacuum_vacuum_insert_threshold"]
+                + s["autovacuum_vacuum_insert_scale_factor"] * tuples
+            )
+            analyze = (
+                modified
+                > s["autovacuum_analyze_threshold"] + s["autovacuum_analyze_scale_factor"] * tuples
+            )
+            if vacuum:
+                cursor.execute(f'VACUUM {"(ANALYZE) " if analyze else ""}"{name}"')
+                self.vacuums[name] = self.vacuums.get(name, 0) + 1
+            elif analyze:
+                cursor.execute(f'ANALYZE "{name}"')
+            if analyze:
+                self.analyzes[name] = self.analyzes.get(name, 0) + 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.active:
+            self._thread.join()
+
+    def summary(self) -> str:
+        if not self.active:
+            return "autovacuum: on in the server"
+        done = ", ".join(
+            f"{name} {self.vacuums.get(name, 0)}/{self.analyzes.get(name, 0)}"
+            for name in sorted(self.vacuums.keys() | self.analyzes.keys())
+        )
+        return (
+            "autovacuum: off in the server, so done by the benchmark as autovacuum would "
+            f"(VACUUMs/ANALYZEs per table: {done or 'none needed'})"
+        )
+
+
 def _answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:

@@ -35,6 +35,7 @@ from pathlib import Path
 from _common import median, percentile
 from _web import (
     GUNICORN_WORKERS,
+    AutovacuumStandIn,
     CallPlanner,
     add_history_option,
     check_call_log,
@@ -232,6 +233,8 @@ def main(argv=None) -> int:
         f"in {time.perf_counter() - started:.1f} s"
     )
     load_history(centre, args.history)
+    autovacuum = AutovacuumStandIn()
+    autovacuum.start()
     connection.close()
 
     webhook, bare = Webhook(centre, args.clients, args.seed, args.inline), Bare()
@@ -262,6 +265,8 @@ def main(argv=None) -> int:
         if applier is not None:
             server_log += "\n" + applier.log_tail()
             applier.stop()
+        autovacuum.stop()
+    print(autovacuum.summary())
     status = report(args, centre, webhook, bare, results, memory_ok, server_log)
     keep_or_remove_logs(log_dir, status)
     return status

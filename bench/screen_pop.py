@@ -39,6 +39,7 @@ from _common import median, percentile
 from _web import (
     GUNICORN_WORKERS,
     UVICORN_WORKERS,
+    AutovacuumStandIn,
     CallPlanner,
     add_history_option,
     check_call_log,
@@ -369,6 +370,8 @@ def main(argv=None) -> int:
         f"{args.customers:,} customers in {time.perf_counter() - started:.1f} s"
     )
     load_history(centre, args.history)
+    autovacuum = AutovacuumStandIn()
+    autovacuum.start()
     connection.close()
 
     log_dir = Path(tempfile.mkdtemp(prefix="cc-bench-screen-pop-"))
@@ -395,6 +398,8 @@ def main(argv=None) -> int:
         logs = {server.name: server.log_tail() for server in servers}
         for server in servers:
             server.stop()
+        autovacuum.stop()
+    print(autovacuum.summary())
     status = report(args, centre, outcome, logs)
     keep_or_remove_logs(log_dir, status)
     return status
