@@ -308,7 +308,7 @@ class AutovacuumStandIn:
         self._thread = threading.Thread(target=self._run, name="autovacuum-stand-in", daemon=True)
         self.active = False
 
-    def _settings(self, cursor) -> dict[str, float]:
+    def _settings(self, cursor) -> dict[str, float | str]:
         cursor.execute("SELECT name, setting FROM pg_settings WHERE name LIKE '%vacuum%'")
         return {
             name: float(value) if value not in ("on", "off") else value for name, value in cursor
@@ -350,7 +350,7 @@ class AutovacuumStandIn:
         finally:
             connection.close()
 
-    def _visit(self, cursor, s: dict[str, float]) -> None:
+    def _visit(self, cursor, s: dict[str, float | str]) -> None:
         cursor.execute(
             "SELECT st.relname, st.n_dead_tup, st.n_ins_since_vacuum, st.n_mod_since_analyze,"
             " greatest(c.reltuples, 0) FROM pg_stat_user_tables st"
