@@ -290,14 +290,16 @@ class AutovacuumStandIn:
     Production runs PostgreSQL with autovacuum; a CI server may turn it off (this machine's
     does, `conf.d/90-ci.conf`). Without it the call log's updated rows (a call is written again
     by each of its events, an agent state when it ends, a stored request when it is applied)
-    leave their dead versions in the tables and indexes for good, and a run gets slower minute
-    by minute, the webhook's tables only: the bare table is never updated. So when the server's
-    autovacuum is off, a thread here does what it would: every `autovacuum_naptime`, it VACUUMs
-    the tables past the server's autovacuum thresholds (dead rows, or rows inserted since the last
-    vacuum, above `threshold + scale_factor * reltuples`) and ANALYZEs those past the analyze
-    threshold, throttled by autovacuum's cost settings. Its work runs on the server during the
-    phases, as autovacuum's would, and counts against both endpoints alike. `start` first brings
-    every table to where a production database would be: vacuumed and analyzed."""
+    leave their dead versions in the tables and indexes for good, which production's autovacuum
+    clears, and which only the webhook's tables have: the bare table is never updated (in the
+    tenth session's long runs the webhook's rate fell by round in two of three runs without it).
+    So when the server's autovacuum is off, a thread here does what it would: every
+    `autovacuum_naptime`, it VACUUMs the tables past the server's autovacuum thresholds (dead
+    rows, or rows inserted since the last vacuum, above `threshold + scale_factor * reltuples`)
+    and ANALYZEs those past the analyze threshold, throttled by autovacuum's cost settings. Its
+    work runs on the server during the phases, as autovacuum's would, and counts against both
+    endpoints alike. `start` first brings every table to where a production database would be:
+    vacuumed and analyzed."""
 
     def __init__(self):
         import threading
