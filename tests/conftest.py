@@ -89,6 +89,22 @@ def make_user(username: str, company: Company, role: str, team: Team | None = No
     return user
 
 
+def generic_plan(sql: str, types: str = "", arguments: str = "") -> str:
+    """PostgreSQL's plan for `sql` as a prepared statement's generic plan, the one a statement
+    run often ends up with, as EXPLAIN prints it; `types` and `arguments` in parentheses when
+    `sql` has $n parameters. Inside the test's transaction (SET LOCAL)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute(f"PREPARE generic_plan{types} AS {sql}")
+        try:
+            cursor.execute(f"EXPLAIN EXECUTE generic_plan{arguments}")
+            return "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("DEALLOCATE generic_plan")
+
+
 @pytest.fixture
 def agent(company, team):
     return make_user("agent", company, Role.AGENT, team, first_name="Anna")

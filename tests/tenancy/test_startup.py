@@ -10,39 +10,39 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-PROBE = (
-    "import gc, sys; {load}; "
-    "print(gc.get_freeze_count() > 10000, 'telephony.webhooks' in sys.modules, "
-    "'crm.views' in sys.modules)"
-)
+
+def _probe(load: str, settings_module: str | None = None) -> list[str]:
+    """In a fresh interpreter, after `load`: whether more than 10,000 objects are frozen, and
+    whether the webhook's and the CRM's views are imported."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    if settings_module:
+        env["DJANGO_SETTINGS_MODULE"] = settings_module
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import gc, sys; {load}; print(gc.get_freeze_count() > 10000, "
+            "'telephony.webhooks' in sys.modules, 'crm.views' in sys.modules)",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
 
 
 @pytest.mark.parametrize("module", ["contactcenter.wsgi", "contactcenter.asgi"])
 def test_a_server_entry_point_freezes_startup_with_the_views_loaded(module):
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(load=f"import {module}")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "True", "True"]
+    assert _probe(f"import {module}") == ["True", "True", "True"]
 
 
 def test_without_the_entry_point_nothing_is_frozen_or_loaded_early():
     """The probe's baseline: Django's setup alone freezes nothing and imports no views."""
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    env["DJANGO_SETTINGS_MODULE"] = "contactcenter.settings"
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(load="import django; django.setup()")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["False", "False", "False"]
+    assert _probe("import django; django.setup()", "contactcenter.settings") == [
+        "False",
+        "False",
+        "False",
+    ]
