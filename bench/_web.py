@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -302,13 +303,12 @@ class AutovacuumStandIn:
     vacuumed and analyzed."""
 
     def __init__(self):
-        import threading
-
         self.vacuums: dict[str, int] = {}
         self.analyzes: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="autovacuum-stand-in", daemon=True)
         self.active = False
+        self.error: Exception | None = None  # what stopped the thread, said in the summary
 
     def _settings(self, cursor) -> dict[str, float | str]:
         cursor.execute("SELECT name, setting FROM pg_settings WHERE name LIKE '%vacuum%'")
@@ -349,6 +349,8 @@ class AutovacuumStandIn:
                 )
                 while not self._stop.wait(settings["autovacuum_naptime"]):
                     self._visit(cursor, settings)
+        except Exception as error:  # the run goes on, measured without it, and says so
+            self.error = error
         finally:
             connection.close()
 
@@ -390,9 +392,12 @@ class AutovacuumStandIn:
             f"{name} {self.vacuums.get(name, 0)}/{self.analyzes.get(name, 0)}"
             for name in sorted(self.vacuums.keys() | self.analyzes.keys())
         )
+        stopped = (
+            f"; STOPPED by {self.error!r}, the rest of the run without it" if self.error else ""
+        )
         return (
             "autovacuum: off in the server, so done by the benchmark as autovacuum would "
-            f"(VACUUMs/ANALYZEs per table: {done or 'none needed'})"
+            f"(VACUUMs/ANALYZEs per table: {done or 'none needed'}{stopped})"
         )
 
 
